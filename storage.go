@@ -103,6 +103,10 @@ type Queue interface {
 	// empty result means none was visible.
 	ReceiveMessage(ctx context.Context, max int, visibility time.Duration) ([]Message, error)
 	DeleteMessage(ctx context.Context, receiptHandle string) error
+	// DeleteMessageBatch deletes several messages in one durable write. Valid
+	// handles are deleted even when others are stale; the error then names
+	// how many were stale.
+	DeleteMessageBatch(ctx context.Context, receiptHandles []string) error
 	ChangeMessageVisibility(ctx context.Context, receiptHandle string, timeout time.Duration) error
 	// Depth counts visible and in-flight messages.
 	Depth(ctx context.Context) (visible, inFlight int, err error)
