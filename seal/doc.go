@@ -1,0 +1,61 @@
+// Package seal encrypts user content at rest with envelope encryption.
+//
+// Every user has one 256-bit data key per key class (whispersync.KeyClassData
+// and whispersync.KeyClassPII). A data key is generated on first use by a
+// whispersync.KeyService, which returns it both in plaintext and wrapped
+// under a key-encryption key (KEK); only the wrapped form is stored, in the
+// table "data_keys". A Sealer encrypts records under the owner's data key
+// with AES-256-GCM and binds each ciphertext to the record's identity, so a
+// ciphertext copied to another record fails to open.
+//
+// # Key ring
+//
+// Keyring is the embedded KeyService: a set of versioned KEKs kept in a key
+// file outside the data directory, either in plaintext under file mode 0600
+// or sealed under a key derived from a passphrase with Argon2id. Rotate adds
+// a new current KEK version, and every older version keeps decrypting the
+// data keys it wrapped.
+//
+// # Wrapped data key format, version 1
+//
+//	magic        4 bytes  "WSDK"
+//	version      1 byte   1
+//	KEK version  4 bytes  big-endian
+//	key id       1 byte length (1 to 255), then the key id
+//	nonce        12 bytes
+//	sealed key   48 bytes AES-256-GCM of the 32-byte data key, with tag
+//
+// The additional data is the bytes from the magic through the key id,
+// followed by the canonical encoding of the encryption context: the number
+// of pairs, then each key and value sorted by key, every count and length a
+// 4-byte big-endian integer.
+//
+// # Envelope format, version 1
+//
+//	magic        4 bytes  "WSEV"
+//	version      1 byte   1
+//	class        1 byte length (1 to 255), then the key class
+//	owner        2 bytes big-endian length (1 to 65,535), then the owner id
+//	generation   4 bytes  big-endian generation of the owner's data key
+//	nonce        12 bytes
+//	ciphertext   AES-256-GCM ciphertext with its 16-byte tag
+//
+// The class, owner and generation name the data key. The additional data is
+// the whole header (magic through nonce) followed by the canonical encoding
+// of the Identity: owner, kind and id, each with a 4-byte big-endian length,
+// then the version as an 8-byte big-endian two's-complement integer.
+//
+// # Compatibility
+//
+// Both formats carry a version byte. A later version of this package keeps
+// opening every format version it ever wrote, and the known-answer vectors
+// in testdata pin the bytes of version 1. Any failure to authenticate, for
+// whatever reason, returns the one error ErrDecrypt, so a failure tells an
+// attacker nothing about which check failed.
+//
+// # Limits
+//
+// Nonces are random, so a single data key must seal fewer than 2^32 records
+// to keep the probability of a nonce collision below 2^-32 (NIST SP 800-38D,
+// section 8.3).
+package seal
