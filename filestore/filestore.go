@@ -1,0 +1,208 @@
+// Package filestore keeps versioned objects as files in one folder, with the
+// semantics of an S3 bucket that has versioning enabled. Its Store implements
+// whispersync.ObjectStore for the embedded deployment.
+//
+// # Layout
+//
+// Open(DIR) uses these files:
+//
+//	DIR/lock                       lock file of the process that has DIR open
+//	DIR/objects/KEY/@VERSION       metadata of one version or delete marker
+//	DIR/objects/KEY/@VERSION.body  bytes of one version, never modified
+//	DIR/objects/KEY/~tmp-RANDOM    write in progress, or left by a crash
+//
+// The elements of an object key become nested folders, so the key "a/b" has
+// the folder DIR/objects/a/b, which may also hold the folder of the key
+// "a/b/c". Key elements may contain only letters, digits and . _ = - (see
+// CheckKey), so they cannot collide with the '@' and '~' file names. Every
+// path is resolved through an os.Root opened on DIR/objects, so even a
+// symbolic link planted in the folder cannot lead a key outside it.
+//
+// A version id sorts by the time it was issued (see the version id format in
+// versionid.go), and the store issues each new version of a key an id above
+// the key's newest one, so the newest version has the highest id even when
+// the wall clock steps back.
+//
+// Metadata is kept in a small file per version rather than in a header of the
+// body file, so that PutObjectTagging rewrites a few hundred bytes instead of
+// copying the body, and a body file is never modified once written. A
+// metadata file is the line "wsmeta1 HEX\n", where HEX is the SHA-256 of the
+// JSON document that follows it. The document holds the key, version id,
+// size, time, ETag, delete-marker flag and tags. Tags and metadata are
+// stored in plaintext. Object bodies are stored as given; callers seal them
+// before they reach the store.
+//
+// # Durability
+//
+// Every file is written to a temp file, synced, renamed into place, and its
+// folder synced. A version's body is in place before its metadata file, and
+// a version exists once its metadata file does, so a crash leaves either the
+// old state or the new one. A successful PutObject, DeleteObject or
+// PutObjectTagging is durable when it returns. Open removes temp files, and
+// body files left without metadata by a crash. Files are created with mode
+// 0600 and folders with 0700.
+//
+// # Integrity
+//
+// GetObject checks the body against its size and ETag (hex SHA-256), and
+// every read checks the metadata checksum. A mismatch is an error wrapping
+// ErrCorrupt, so a flipped bit on disk never comes back as data.
+//
+// # Concurrency
+//
+// A Store is safe for use by many goroutines. Writes to one key are
+// serialized by a lock of that key. Writes to different keys, their fsyncs
+// included, run in parallel. Reads take no lock.
+//
+// One process at a time may open a folder. Open takes an exclusive
+// flock(2) on DIR/lock and fails with EUNAVAILABLE when another Store, in
+// this process or another, holds it. flock is advisory and may not work on
+// network file systems, so DIR should be on a local disk.
+package filestore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/whispersync/whispersync"
+)
+
+// Store is a versioned object store in a folder. Open creates one.
+type Store struct {
+	dir    string
+	root   *os.Root
+	lock   *os.File
+	log    *slog.Logger
+	clock  versionClock
+	keys   keyLocks
+	closed atomic.Bool
+}
+
+var _ whispersync.ObjectStore = (*Store)(nil)
+
+// Open opens the object store in dir, creating the folder when it does not
+// exist, and removes what a crash left behind. The store holds an exclusive
+// lock on dir until Close.
+func Open(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("filestore: open: folder name is empty")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("filestore: open: %w", err)
+	}
+	lock, err := lockFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+
+	objects := filepath.Join(dir, "objects")
+	if err := os.Mkdir(objects, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		lock.Close()
+		return nil, fmt.Errorf("filestore: open: %w", err)
+	}
+	root, err := os.OpenRoot(objects)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("filestore: open: %w", err)
+	}
+
+	s := &Store{
+		dir:  dir,
+		root: root,
+		lock: lock,
+		log:  slog.Default().With("component", "filestore"),
+	}
+	if err := s.recover(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("filestore: open %s: recover: %w", dir, err)
+	}
+	return s, nil
+}
+
+// lockFolder takes the exclusive lock on dir. The lock belongs to the open
+// file description, so it is released when the file is closed or the
+// process ends, crashes included.
+func lockFolder(dir string) (*os.File, error) {
+	name := filepath.Join(dir, "lock")
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: open: %w", err)
+	}
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		f.Close()
+		return nil, &whispersync.Error{
+			Code:    whispersync.EUNAVAILABLE,
+			Message: fmt.Sprintf("object store folder %s is in use by another process: stop that process or choose another folder", dir),
+			Err:     err,
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("filestore: open: lock %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Close releases the folder. Operations after Close fail. Close must not be
+// called while operations are in progress.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	rootErr := s.root.Close()
+	// Closing the file releases the flock.
+	lockErr := s.lock.Close()
+	if err := errors.Join(rootErr, lockErr); err != nil {
+		return fmt.Errorf("filestore: close: %w", err)
+	}
+	return nil
+}
+
+// Dir returns the folder that the store was opened on.
+func (s *Store) Dir() string { return s.dir }
+
+// keyLocks hands out one mutex per key in use, and forgets the mutex when no
+// goroutine holds or waits for it, so the map does not grow with the number
+// of keys ever written.
+type keyLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns the function that unlocks it.
+func (l *keyLocks) lock(key string) (unlock func()) {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = make(map[string]*keyLock)
+	}
+	k := l.locks[key]
+	if k == nil {
+		k = &keyLock{}
+		l.locks[key] = k
+	}
+	k.users++
+	l.mu.Unlock()
+
+	k.Lock()
+	return func() {
+		k.Unlock()
+		l.mu.Lock()
+		k.users--
+		if k.users == 0 {
+			delete(l.locks, key)
+		}
+		l.mu.Unlock()
+	}
+}

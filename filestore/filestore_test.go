@@ -1,0 +1,560 @@
+package filestore_test
+
+import (
+	"bufio"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/filestore"
+	"github.com/whispersync/whispersync/storagetest"
+)
+
+func TestObjectStoreContract(t *testing.T) {
+	storagetest.ObjectStore(t, func(t *testing.T) whispersync.ObjectStore {
+		return open(t, t.TempDir())
+	})
+}
+
+func TestReopenKeepsObjects(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	ctx := t.Context()
+	v1, err := s.PutObject(ctx, "a/k", []byte("one"), map[string]string{"approved": "false"})
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	v2, err := s.PutObject(ctx, "a/k", []byte("two"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if err := s.PutObjectTagging(ctx, "a/k", v1.VersionID, map[string]string{"approved": "true"}); err != nil {
+		t.Fatalf("put tagging: %v", err)
+	}
+	if _, err := s.DeleteObject(ctx, "b", ""); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	before, err := s.ListObjectVersions(ctx, "")
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+
+	s = open(t, dir)
+	after, err := s.ListObjectVersions(ctx, "")
+	if err != nil {
+		t.Fatalf("list after reopen: %v", err)
+	}
+	if !slices.EqualFunc(before, after, sameVersion) {
+		t.Errorf("versions after reopen: got %+v, want %+v", after, before)
+	}
+	got, err := s.GetObject(ctx, "a/k", "")
+	if err != nil {
+		t.Fatalf("get after reopen: %v", err)
+	}
+	if got.VersionID != v2.VersionID || string(got.Body) != "two" {
+		t.Errorf("latest after reopen: got %s %q, want %s %q", got.VersionID, got.Body, v2.VersionID, "two")
+	}
+	tags, err := s.GetObjectTagging(ctx, "a/k", v1.VersionID)
+	if err != nil {
+		t.Fatalf("get tagging after reopen: %v", err)
+	}
+	if tags["approved"] != "true" {
+		t.Errorf("tag approved after reopen: got %q, want %q", tags["approved"], "true")
+	}
+
+	v3, err := s.PutObject(ctx, "a/k", []byte("three"), nil)
+	if err != nil {
+		t.Fatalf("put after reopen: %v", err)
+	}
+	if v3.VersionID <= v2.VersionID {
+		t.Errorf("version id after reopen: got %q, want above %q", v3.VersionID, v2.VersionID)
+	}
+}
+
+func TestOpenRemovesLeftoverFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	v, err := s.PutObject(t.Context(), "a/k", []byte("kept"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	s.Close()
+
+	// A crash can leave a temp file of an unfinished write, and a body whose
+	// metadata was never renamed into place or was already removed.
+	keyDir := filepath.Join(dir, "objects", "a", "k")
+	leftovers := []string{
+		filepath.Join(keyDir, "~tmp-CRASHEDWRITE"),
+		filepath.Join(dir, "objects", "~tmp-ATROOT"),
+		filepath.Join(keyDir, "@"+strings.Repeat("0", 26)+".body"),
+	}
+	for _, name := range leftovers {
+		if err := os.WriteFile(name, []byte("half written"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s = open(t, dir)
+	for _, name := range leftovers {
+		if _, err := os.Lstat(name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("leftover %s after open: got %v, want it removed", filepath.Base(name), err)
+		}
+	}
+	versions, err := s.ListObjectVersions(t.Context(), "")
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if len(versions) != 1 || versions[0].VersionID != v.VersionID {
+		t.Errorf("versions: got %+v, want only %s", versions, v.VersionID)
+	}
+	got, err := s.GetObject(t.Context(), "a/k", "")
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if string(got.Body) != "kept" {
+		t.Errorf("body: got %q, want %q", got.Body, "kept")
+	}
+}
+
+func TestTempFileIgnoredWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	v, err := s.PutObject(t.Context(), "k", []byte("body"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	tmp := filepath.Join(dir, "objects", "k", "~tmp-INPROGRESS")
+	if err := os.WriteFile(tmp, []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	versions, err := s.ListObjectVersions(t.Context(), "")
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if len(versions) != 1 || versions[0].VersionID != v.VersionID {
+		t.Errorf("versions: got %+v, want only %s", versions, v.VersionID)
+	}
+	if got, err := s.GetObject(t.Context(), "k", ""); err != nil || string(got.Body) != "body" {
+		t.Errorf("get: got %v, want body %q", err, "body")
+	}
+}
+
+func TestCorruptionDetected(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		edit func([]byte) []byte
+	}{
+		{"body flipped bit", ".body", func(b []byte) []byte { b[3] ^= 0x01; return b }},
+		{"body truncated", ".body", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"body extended", ".body", func(b []byte) []byte { return append(b, 0) }},
+		{"body emptied", ".body", func([]byte) []byte { return nil }},
+		{"metadata flipped bit", "", func(b []byte) []byte { b[len(b)-5] ^= 0x01; return b }},
+		{"metadata checksum flipped", "", func(b []byte) []byte { b[10] ^= 0x01; return b }},
+		{"metadata truncated", "", func(b []byte) []byte { return b[:len(b)/2] }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, dir)
+			body := []byte("sealed bytes that must not come back altered")
+			v, err := s.PutObject(t.Context(), "k", body, map[string]string{"approved": "true"})
+			if err != nil {
+				t.Fatalf("put: %v", err)
+			}
+			name := filepath.Join(dir, "objects", "k", "@"+v.VersionID+tt.file)
+			data, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(name, tt.edit(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			for _, id := range []string{"", v.VersionID} {
+				obj, err := s.GetObject(t.Context(), "k", id)
+				if err == nil {
+					t.Fatalf("get version %q: got body %q, want an error", id, obj.Body)
+				}
+				if !errors.Is(err, filestore.ErrCorrupt) {
+					t.Errorf("get version %q: got %v, want ErrCorrupt", id, err)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingBodyDetected(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	v, err := s.PutObject(t.Context(), "k", []byte("x"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "objects", "k", "@"+v.VersionID+".body")); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = s.GetObject(t.Context(), "k", "")
+	if !errors.Is(err, filestore.ErrCorrupt) {
+		t.Errorf("get: got %v, want ErrCorrupt", err)
+	}
+}
+
+func TestCorruptVersionRemovable(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	v, err := s.PutObject(t.Context(), "k", []byte("x"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "objects", "k", "@"+v.VersionID), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.DeleteObject(t.Context(), "k", v.VersionID); err != nil {
+		t.Fatalf("delete corrupt version: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "objects", "k")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("key folder after delete: got %v, want it removed", err)
+	}
+}
+
+func TestTraversalKeysRejected(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "store")
+	s := open(t, dir)
+	keys := []string{
+		"../escape",
+		"../../escape",
+		"a/../../escape",
+		"a/../../../escape",
+		"/tmp/escape",
+		"..",
+		"..%2fescape",
+		"%2e%2e/escape",
+		"%252e%252e/escape",
+		`..\escape`,
+		`a\..\..\escape`,
+		"..\x00/escape",
+		"a/..",
+		".%2e/escape",
+		"\u2024\u2024/escape",
+	}
+	for _, key := range keys {
+		_, err := s.PutObject(t.Context(), key, []byte("x"), nil)
+		if code := whispersync.ErrorCode(err); code != whispersync.EINVALID {
+			t.Errorf("put %q: got code %q (%v), want %q", key, code, err, whispersync.EINVALID)
+		}
+		if _, err := s.DeleteObject(t.Context(), key, ""); whispersync.ErrorCode(err) != whispersync.EINVALID {
+			t.Errorf("delete %q: got %v, want EINVALID", key, err)
+		}
+	}
+
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "store" {
+		t.Errorf("entries beside the store: got %v, want only store", entries)
+	}
+}
+
+func TestSymlinkCannotEscape(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "store")
+	outside := filepath.Join(parent, "outside")
+	if err := os.Mkdir(outside, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, dir)
+	if err := os.Symlink(outside, filepath.Join(dir, "objects", "link")); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.PutObject(t.Context(), "link/k", []byte("x"), nil); err == nil {
+		t.Error("put through a symbolic link out of the store: got success, want an error")
+	}
+	entries, err := os.ReadDir(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("entries in folder outside the store: got %v, want none", entries)
+	}
+}
+
+func TestCheckKeyRules(t *testing.T) {
+	tests := []struct {
+		key  string
+		rule string
+	}{
+		{"", filestore.RuleKeyEmpty},
+		{strings.Repeat("a/", 512) + "a", filestore.RuleKeyLength},
+		{"/a", filestore.RuleKeyAbsolute},
+		{`a\b`, filestore.RuleKeyBackslash},
+		{"a\x00", filestore.RuleKeyNUL},
+		{"a//b", filestore.RuleKeyEmptyElement},
+		{"a/", filestore.RuleKeyEmptyElement},
+		{strings.Repeat("a", 256), filestore.RuleKeyElementLength},
+		{"a/./b", filestore.RuleKeyDotElement},
+		{"a/..", filestore.RuleKeyDotElement},
+		{"a b", filestore.RuleKeyCharacter},
+		{"%2e%2e", filestore.RuleKeyCharacter},
+		{"caf\u00e9", filestore.RuleKeyCharacter},
+	}
+	for _, tt := range tests {
+		err := filestore.CheckKey(tt.key)
+		var e *whispersync.Error
+		if !errors.As(err, &e) {
+			t.Errorf("CheckKey(%.20q): got %v, want a *whispersync.Error", tt.key, err)
+			continue
+		}
+		if e.Code != whispersync.EINVALID {
+			t.Errorf("CheckKey(%.20q) code: got %q, want %q", tt.key, e.Code, whispersync.EINVALID)
+		}
+		if e.Rule != tt.rule {
+			t.Errorf("CheckKey(%.20q) rule: got %q, want %q", tt.key, e.Rule, tt.rule)
+		}
+		if want := strings.TrimSuffix(strconv.Quote(tt.key[:min(len(tt.key), 20)]), `"`); !strings.Contains(e.Message, want) {
+			t.Errorf("CheckKey(%.20q) message: got %q, want it to name the key", tt.key, e.Message)
+		}
+	}
+}
+
+func TestOpenLockedFolder(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+
+	_, err = filestore.Open(dir)
+	if code := whispersync.ErrorCode(err); code != whispersync.EUNAVAILABLE {
+		t.Errorf("second open: got code %q (%v), want %q", code, err, whispersync.EUNAVAILABLE)
+	}
+	if err != nil && !strings.Contains(err.Error(), dir) {
+		t.Errorf("second open error: got %q, want it to name %s", err, dir)
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	open(t, dir)
+}
+
+// TestOpenLockedByOtherProcess starts the test binary as a second process
+// that holds the store open, because an in-process test cannot show that the
+// lock reaches across processes.
+func TestOpenLockedByOtherProcess(t *testing.T) {
+	if dir := os.Getenv("FILESTORE_TEST_HOLD"); dir != "" {
+		holdStore(dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenLockedByOtherProcess$")
+	cmd.Env = append(os.Environ(), "FILESTORE_TEST_HOLD="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "holding\n" {
+		t.Fatalf("holder process: got %q, %v, want %q", line, err, "holding\n")
+	}
+
+	_, err = filestore.Open(dir)
+	if code := whispersync.ErrorCode(err); code != whispersync.EUNAVAILABLE {
+		t.Errorf("open while another process holds the folder: got code %q (%v), want %q", code, err, whispersync.EUNAVAILABLE)
+	}
+
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("holder process: %v", err)
+	}
+	open(t, dir)
+}
+
+// holdStore opens the store in dir, reports it on stdout and keeps it open
+// until stdin is closed.
+func holdStore(dir string) {
+	s, err := filestore.Open(dir)
+	if err != nil {
+		os.Stdout.WriteString("open failed: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Stdout.WriteString("holding\n")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	s.Close()
+}
+
+func TestFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	s := open(t, dir)
+	ctx := t.Context()
+	v, err := s.PutObject(ctx, "a/b/k", []byte("x"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if err := s.PutObjectTagging(ctx, "a/b/k", v.VersionID, map[string]string{"a": "b"}); err != nil {
+		t.Fatalf("put tagging: %v", err)
+	}
+	if _, err := s.DeleteObject(ctx, "a/c", ""); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+
+	err = filepath.WalkDir(dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if got := info.Mode().Perm(); got != want {
+			t.Errorf("mode of %s: got %v, want %v", name, got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPermanentDeleteRemovesFolders(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	ctx := t.Context()
+	v, err := s.PutObject(ctx, "a/b/c", []byte("x"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	keep, err := s.PutObject(ctx, "z", []byte("x"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+
+	if _, err := s.DeleteObject(ctx, "a/b/c", v.VersionID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "objects", "a")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("folder a after deleting the only key under it: got %v, want it removed", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "objects", "z", "@"+keep.VersionID)); err != nil {
+		t.Errorf("other key: %v", err)
+	}
+}
+
+func TestVersionIDsIncrease(t *testing.T) {
+	s := open(t, t.TempDir())
+	previous := ""
+	for i := range 200 {
+		v, err := s.PutObject(t.Context(), "k", nil, nil)
+		if err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+		if v.VersionID <= previous {
+			t.Fatalf("version id %d: got %q, want above %q", i, v.VersionID, previous)
+		}
+		previous = v.VersionID
+	}
+}
+
+func TestClosedStoreFails(t *testing.T) {
+	s, err := filestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second close: got %v, want nil", err)
+	}
+
+	if _, err := s.PutObject(t.Context(), "k", nil, nil); err == nil {
+		t.Error("put after close: got success, want an error")
+	}
+	if _, err := s.GetObject(t.Context(), "k", ""); err == nil {
+		t.Error("get after close: got success, want an error")
+	}
+	if _, err := s.ListObjectVersions(t.Context(), ""); err == nil {
+		t.Error("list after close: got success, want an error")
+	}
+}
+
+func TestListRejectsInvalidPrefix(t *testing.T) {
+	s := open(t, t.TempDir())
+	for _, prefix := range []string{"/", "../", "a/../", "a//", `a\`, "a\x00", "%2e%2e/", "a b"} {
+		_, err := s.ListObjectVersions(t.Context(), prefix)
+		if code := whispersync.ErrorCode(err); code != whispersync.EINVALID {
+			t.Errorf("list %q: got code %q (%v), want %q", prefix, code, err, whispersync.EINVALID)
+		}
+	}
+}
+
+func FuzzCheckKey(f *testing.F) {
+	for _, seed := range []string{"a", "a/b", "../a", "a/./b", "%2e%2e", `a\b`, "a//b", ".a", "a..b", "/a", "a/"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if filestore.CheckKey(key) != nil {
+			return
+		}
+		if filepath.IsAbs(key) || filepath.Clean(key) != key {
+			t.Errorf("accepted key %q is not a clean relative path", key)
+		}
+		if !filepath.IsLocal(key) {
+			t.Errorf("accepted key %q is not local", key)
+		}
+		if len(key) > filestore.MaxKeyLength {
+			t.Errorf("accepted key of %d bytes", len(key))
+		}
+		if strings.ContainsAny(key, "@~%\\\x00") {
+			t.Errorf("accepted key %q contains a reserved byte", key)
+		}
+	})
+}
+
+func open(t *testing.T, dir string) *filestore.Store {
+	t.Helper()
+	s, err := filestore.Open(dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sameVersion(a, b whispersync.ObjectVersion) bool {
+	return a.Key == b.Key && a.VersionID == b.VersionID && a.Size == b.Size && a.ETag == b.ETag &&
+		a.IsLatest == b.IsLatest && a.DeleteMarker == b.DeleteMarker && a.LastModified.Equal(b.LastModified)
+}
