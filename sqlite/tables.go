@@ -78,14 +78,11 @@ func (t *tables) DeleteItem(ctx context.Context, table, owner, key string) error
 	return nil
 }
 
-// TransactWrite applies every write or none. It takes at most 100 writes,
-// at most one per item; no writes is a no-op.
+// TransactWrite applies every write or none. It takes 1 to 100 writes, at
+// most one per item, as DynamoDB does.
 func (t *tables) TransactWrite(ctx context.Context, writes []whispersync.Write) error {
-	if len(writes) == 0 {
-		return nil
-	}
-	if len(writes) > maxTransactWrites {
-		err := whispersync.Errorf(whispersync.EINVALID, "transaction of %d writes: split it into transactions of at most %d", len(writes), maxTransactWrites)
+	if len(writes) == 0 || len(writes) > maxTransactWrites {
+		err := whispersync.Errorf(whispersync.EINVALID, "transaction of %d writes: pass 1 to %d writes", len(writes), maxTransactWrites)
 		return fmt.Errorf("sqlite: transact write: %w", err)
 	}
 	prepared := make([]itemWrite, len(writes))

@@ -1,0 +1,32 @@
+package sqlite_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/sqlite"
+	"github.com/whispersync/whispersync/storagetest"
+)
+
+// openDB opens a new database in a temporary directory, closed at the end
+// of the test.
+func openDB(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "whispersync.db"))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestTables(t *testing.T) {
+	storagetest.Tables(t, func(t *testing.T) whispersync.Tables {
+		return openDB(t).Tables()
+	})
+}
