@@ -254,7 +254,7 @@ func TestEnvelopeVectors(t *testing.T) {
 	ctx := context.Background()
 	for _, e := range loadVectors(t).Envelopes {
 		t.Run(e.Name, func(t *testing.T) {
-			s := seal.NewSealer(fixedKeys{e.DataKey}, mock.NewTables(), seal.SealerOptions{Rand: bytes.NewReader(e.Nonce)})
+			s := seal.NewSealer(fixedKeys{e.DataKey}, mock.NewTables(), seal.SealerOptions{Rand: bytes.NewReader(e.Nonce), Logger: quiet})
 			sealed, err := s.Seal(ctx, e.Identity, e.Class, []byte(e.Plaintext))
 			if err != nil {
 				t.Fatalf("Seal: %v", err)
@@ -301,14 +301,14 @@ func TestMACVectors(t *testing.T) {
 	ctx := context.Background()
 	v := loadVectors(t)
 	for _, m := range v.BlindIndexes {
-		s := seal.NewSealer(fixedKeys{m.DataKey}, mock.NewTables(), seal.SealerOptions{})
+		s := seal.NewSealer(fixedKeys{m.DataKey}, mock.NewTables(), seal.SealerOptions{Logger: quiet})
 		got, err := s.BlindIndex(ctx, m.Owner, m.Input)
 		if err != nil || got != m.Output {
 			t.Errorf("BlindIndex(%q, %q): got %q, %v, want %q", m.Owner, m.Input, got, err, m.Output)
 		}
 	}
 	for _, m := range v.KeyedHashes {
-		s := seal.NewSealer(fixedKeys{m.DataKey}, mock.NewTables(), seal.SealerOptions{})
+		s := seal.NewSealer(fixedKeys{m.DataKey}, mock.NewTables(), seal.SealerOptions{Logger: quiet})
 		got, err := s.KeyedHash(ctx, m.Owner, m.Purpose, []byte(m.Input))
 		if err != nil || got != m.Output {
 			t.Errorf("KeyedHash(%q, %q, %q): got %q, %v, want %q", m.Owner, m.Purpose, m.Input, got, err, m.Output)
@@ -338,7 +338,7 @@ func FuzzUnwrap(f *testing.F) {
 func FuzzOpen(f *testing.F) {
 	v := loadVectors(f)
 	ctx := context.Background()
-	s := seal.NewSealer(fixedKeys{v.Envelopes[0].DataKey}, mock.NewTables(), seal.SealerOptions{})
+	s := seal.NewSealer(fixedKeys{v.Envelopes[0].DataKey}, mock.NewTables(), seal.SealerOptions{Logger: quiet})
 	for _, e := range v.Envelopes {
 		f.Add([]byte(e.Sealed), e.Identity.Owner, e.Identity.Kind, e.Identity.ID, e.Identity.Version)
 		// Create the owner's keys, so that Open gets as far as AES-GCM.
@@ -430,7 +430,7 @@ func writeVectors(t *testing.T) {
 		{Name: "empty plaintext", Class: whispersync.KeyClassData, Identity: seal.Identity{Owner: "u", Kind: "k", ID: "i", Version: -1}, Nonce: sequence(0xf0, 12), Plaintext: ""},
 	}
 	for i, e := range envelopes {
-		s := seal.NewSealer(fixedKeys{dataKey}, mock.NewTables(), seal.SealerOptions{Rand: bytes.NewReader(e.Nonce)})
+		s := seal.NewSealer(fixedKeys{dataKey}, mock.NewTables(), seal.SealerOptions{Rand: bytes.NewReader(e.Nonce), Logger: quiet})
 		sealed, err := s.Seal(ctx, e.Identity, e.Class, []byte(e.Plaintext))
 		if err != nil {
 			t.Fatalf("Seal: %v", err)
@@ -439,7 +439,7 @@ func writeVectors(t *testing.T) {
 	}
 	v.Envelopes = envelopes
 
-	s := seal.NewSealer(fixedKeys{dataKey}, mock.NewTables(), seal.SealerOptions{})
+	s := seal.NewSealer(fixedKeys{dataKey}, mock.NewTables(), seal.SealerOptions{Logger: quiet})
 	for _, term := range []string{"ana", "lake", ""} {
 		index, err := s.BlindIndex(ctx, "user-1", term)
 		if err != nil {
