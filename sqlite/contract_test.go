@@ -30,3 +30,10 @@ func TestTables(t *testing.T) {
 		return openDB(t).Tables()
 	})
 }
+
+func TestQueue(t *testing.T) {
+	storagetest.Queue(t, func(t *testing.T, cfg storagetest.QueueConfig) (whispersync.Queue, whispersync.DeadLetterQueue) {
+		q := openDB(t).Queue("memos", sqlite.QueueOptions{MaxReceives: cfg.MaxReceives, Now: cfg.Now})
+		return q, q
+	})
+}
