@@ -1,0 +1,187 @@
+// Package app opens a WhisperSync data directory: it wires the embedded
+// stores, the key ring, the audit log, the classifier and the pipeline, for
+// the CLI and the HTTP server alike.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/audit"
+	"github.com/whispersync/whispersync/classify"
+	"github.com/whispersync/whispersync/filestore"
+	"github.com/whispersync/whispersync/pipeline"
+	"github.com/whispersync/whispersync/seal"
+	"github.com/whispersync/whispersync/sqlite"
+)
+
+// Config locates a data directory and its key-encryption key.
+type Config struct {
+	// DataDir holds the database, the objects and the audit log.
+	DataDir string
+	// KeyFile holds the key-encryption keys. It must live outside DataDir,
+	// so that a copy of the data directory alone reveals nothing.
+	KeyFile string
+	// MaxReceives is how often a message is delivered before it moves to
+	// the dead-letter queue; default 5.
+	MaxReceives int
+	Logger      *slog.Logger
+	// Notice receives one-line messages for people, such as "created data
+	// directory …"; nil drops them.
+	Notice func(string)
+}
+
+// App is an open data directory.
+type App struct {
+	DB       *sqlite.DB
+	Objects  *filestore.Store
+	Keyring  *seal.Keyring
+	Sealer   *seal.Sealer
+	Audit    *audit.Log
+	Queue    *sqlite.Queue
+	Accounts whispersync.Accounts
+	Pipeline *pipeline.Pipeline
+	Logger   *slog.Logger
+}
+
+// Open opens or creates the data directory and key file named by cfg.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.DataDir == "" || cfg.KeyFile == "" {
+		return nil, errors.New("app: the data directory and the key file must both be set")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	notice := cfg.Notice
+	if notice == nil {
+		notice = func(string) {}
+	}
+	if inside(cfg.DataDir, cfg.KeyFile) {
+		return nil, whispersync.Errorf(whispersync.EINVALID, "key file %s is inside the data directory %s: keep it elsewhere (--key-file or WHISPERSYNC_KEY_FILE), so a copy of the data directory alone reveals nothing", cfg.KeyFile, cfg.DataDir)
+	}
+
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("app: create data directory: %w", err)
+		}
+		notice("created data directory " + cfg.DataDir)
+	}
+	kr, created, err := seal.OpenKeyFile(cfg.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("app: open key file: %w", err)
+	}
+	if created {
+		notice("created key file " + cfg.KeyFile + ": back it up apart from the data directory; without it the data cannot be read")
+	}
+
+	a := &App{Keyring: kr, Logger: cfg.Logger}
+	if err := a.open(ctx, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) open(ctx context.Context, cfg Config) error {
+	var err error
+	a.DB, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "whispersync.db"))
+	if err != nil {
+		return fmt.Errorf("app: open database: %w", err)
+	}
+	a.Objects, err = filestore.Open(filepath.Join(cfg.DataDir, "objects"))
+	if err != nil {
+		return fmt.Errorf("app: open object store: %w", err)
+	}
+	a.Audit, err = audit.Open(filepath.Join(cfg.DataDir, "audit"), audit.Options{HMACKey: a.Keyring.DeriveKey("audit-hmac")})
+	if err != nil {
+		return fmt.Errorf("app: open audit log: %w", err)
+	}
+	a.Accounts = a.DB.Accounts()
+	a.Queue = a.DB.Queue("memos", sqlite.QueueOptions{MaxReceives: cfg.MaxReceives})
+	a.Sealer = seal.NewSealer(a.Keyring, a.DB.Tables(), seal.SealerOptions{})
+
+	model, err := classify.New(classify.Options{})
+	if err != nil {
+		return fmt.Errorf("app: build classifier: %w", err)
+	}
+	a.Pipeline, err = pipeline.New(pipeline.Config{
+		Objects:    a.Objects,
+		Tables:     a.DB.Tables(),
+		Queue:      a.Queue,
+		Sealer:     a.Sealer,
+		Classifier: model,
+		Auditor:    a.Audit,
+		Logger:     a.Logger.With("component", "pipeline"),
+	})
+	return err
+}
+
+// Close closes everything Open opened.
+func (a *App) Close() error {
+	var errs []error
+	if a.Audit != nil {
+		errs = append(errs, a.Audit.Close())
+	}
+	if a.Objects != nil {
+		errs = append(errs, a.Objects.Close())
+	}
+	if a.DB != nil {
+		errs = append(errs, a.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// User returns the user called name, creating it when create is set.
+func (a *App) User(ctx context.Context, name string, create bool) (*whispersync.User, bool, error) {
+	u, err := a.Accounts.FindUserByName(ctx, name)
+	if err == nil {
+		return u, false, nil
+	}
+	if !whispersync.IsNotFound(err) || !create {
+		return nil, false, err
+	}
+	u, err = a.Accounts.CreateUser(ctx, name)
+	if whispersync.IsConflict(err) {
+		u, err = a.Accounts.FindUserByName(ctx, name)
+		return u, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if err := a.Audit.Append(ctx, whispersync.AuditEvent{Principal: "operator", Action: "user.create", Resource: "user:" + u.ID, Outcome: whispersync.OutcomeSuccess}); err != nil {
+		return nil, false, err
+	}
+	return u, true, nil
+}
+
+// Recover queues again the memos whose message a crash may have lost.
+func (a *App) Recover(ctx context.Context) error {
+	users, err := a.Accounts.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("app: list users: %w", err)
+	}
+	owners := make([]string, len(users))
+	for i, u := range users {
+		owners[i] = u.ID
+	}
+	_, err = a.Pipeline.Recover(ctx, owners)
+	return err
+}
+
+// inside reports whether path lies in dir, after resolving both to absolute
+// paths.
+func inside(dir, path string) bool {
+	d, err1 := filepath.Abs(dir)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}

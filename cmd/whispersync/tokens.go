@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const tokensExamples = `  whispersync tokens create --user alice > alice.token
+  whispersync tokens create --user capture --scope memos:write --expires 720h
+  whispersync tokens list --user alice
+  whispersync tokens revoke --user alice t_01jf7x3k9q2w8e5r6t7y8u9i0o
+`
+
+func runTokens(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlags("tokens", "tokens create|list|revoke [--user NAME] [--scope SCOPES] [--expires DURATION] [--name NAME] [ID]\n\nAPI tokens authenticate clients of `whispersync serve`. create prints only the\nnew token on stdout; it is stored as a hash and cannot be shown again.", tokensExamples)
+	userName := fs.String("user", defaultUser(m.Getenv), "the token's user (env WHISPERSYNC_USER); created on first use")
+	scope := fs.String("scope", "memos:read,memos:write", "comma-separated scopes: memos:read, memos:write, admin")
+	expires := fs.Duration("expires", 0, "lifetime, such as 720h (default: no expiry)")
+	name := fs.String("name", "", "a label to recognize the token by")
+	asJSON := fs.Bool("json", false, "list: print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("tokens needs an action: create, list or revoke\nhint: whispersync tokens create --user alice")
+	}
+	if *expires < 0 {
+		return usagef("--expires must not be negative, got %s", *expires)
+	}
+
+	a, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	user, err := m.user(ctx, a, *userName)
+	if err != nil {
+		return err
+	}
+
+	switch pos[0] {
+	case "create":
+		secret, _, err := a.CreateToken(ctx, m.operator(), user, *name, strings.Split(*scope, ","), *expires)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(m.Stdout, secret)
+		return nil
+	case "list":
+		tokens, err := a.Accounts.ListTokens(ctx, user.ID)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return m.printJSON(tokens)
+		}
+		for _, t := range tokens {
+			state := "active"
+			switch {
+			case !t.RevokedAt.IsZero():
+				state = "revoked"
+			case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
+				state = "expired"
+			}
+			fmt.Fprintf(m.Stdout, "%s  %-7s  %-28s  created %s  %s\n", t.ID, state, strings.Join(t.Scopes, ","), t.CreatedAt.Local().Format(time.DateTime), t.Name)
+		}
+		return nil
+	case "revoke":
+		if len(pos) != 2 {
+			return usagef("tokens revoke needs one token id\nhint: whispersync tokens list shows the ids")
+		}
+		if err := a.RevokeToken(ctx, m.operator(), user, pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "whispersync: revoked %s\n", pos[1])
+		return nil
+	}
+	return usagef("unknown tokens action %q: use create, list or revoke", pos[0])
+}

@@ -1,0 +1,132 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/agent/idea"
+	"github.com/whispersync/whispersync/agent/journal"
+	"github.com/whispersync/whispersync/agent/memory"
+	"github.com/whispersync/whispersync/extract"
+)
+
+// agentOutput collects what the agents produce for one memo version.
+type agentOutput struct {
+	writes      []whispersync.Write
+	events      []whispersync.AuditEvent
+	people      []string
+	actionItems []string
+	outputs     []whispersync.Output
+}
+
+// outputKey is the sort key of an agent's output for one memo version. Its
+// uniqueness per (memo, version, agent), enforced by IfAbsent writes, is what
+// keeps a redelivered message from duplicating an output.
+func outputKey(memo string, version int) string {
+	return fmt.Sprintf("%s#v%d", memo, version)
+}
+
+// runAgents runs the agent of every segment's bucket. Segments of one bucket
+// are joined, so each agent acts at most once per memo version.
+func (p *Pipeline) runAgents(ctx context.Context, owner, memo string, version int, text string, segments []whispersync.Segment, item whispersync.Item) (agentOutput, error) {
+	at, err := time.Parse(timeLayout, item.Attrs["created"])
+	if err != nil {
+		at = p.now()
+	}
+	parts := map[whispersync.Bucket][]string{}
+	for _, s := range segments {
+		parts[s.Bucket] = append(parts[s.Bucket], s.Text)
+	}
+
+	var out agentOutput
+	out.people = extract.People(text)
+	key := outputKey(memo, version)
+	resource := memoResource(owner, memo)
+	for _, bucket := range whispersync.AgentBuckets {
+		segs, ok := parts[bucket]
+		if !ok {
+			continue
+		}
+		part := strings.Join(segs, "\n")
+		var (
+			w   []whispersync.Write
+			err error
+		)
+		switch bucket {
+		case whispersync.BucketWork:
+			entry := journal.Build(part, at)
+			out.actionItems = append(out.actionItems, entry.ActionItems...)
+			jkey := entry.Week + "#" + key
+			w, err = p.outputWrite(ctx, tableJournal, owner, jkey, whispersync.KeyClassData, map[string]string{"week": entry.Week, "memo": memo}, entry)
+			out.outputs = append(out.outputs, whispersync.Output{Agent: bucket, Table: tableJournal, Key: jkey})
+		case whispersync.BucketMemory:
+			rec := memory.Build(part, at)
+			w, err = p.outputWrite(ctx, tableMemories, owner, key, whispersync.KeyClassPII, map[string]string{"memo": memo}, rec)
+			if err == nil {
+				var index []whispersync.Write
+				index, err = p.indexWrites(ctx, owner, key, memoryTerms(rec))
+				w = append(w, index...)
+			}
+			out.outputs = append(out.outputs, whispersync.Output{Agent: bucket, Table: tableMemories, Key: key})
+		case whispersync.BucketIdea:
+			scaffold := idea.Build(part, at)
+			w, err = p.outputWrite(ctx, tableIdeas, owner, key, whispersync.KeyClassData, map[string]string{"memo": memo}, scaffold)
+			out.outputs = append(out.outputs, whispersync.Output{Agent: bucket, Table: tableIdeas, Key: key})
+		}
+		if err != nil {
+			return agentOutput{}, fmt.Errorf("%s agent on memo %s: %w", bucket, memo, err)
+		}
+		out.writes = append(out.writes, w...)
+		out.events = append(out.events, whispersync.AuditEvent{Action: "agent." + string(bucket) + ".write", Resource: resource})
+	}
+	return out, nil
+}
+
+// outputWrite seals an agent output as a write that succeeds only once.
+func (p *Pipeline) outputWrite(ctx context.Context, table, owner, key, class string, attrs map[string]string, v any) ([]whispersync.Write, error) {
+	item, err := p.sealItem(ctx, table, owner, key, class, attrs, v)
+	if err != nil {
+		return nil, err
+	}
+	return []whispersync.Write{{Table: table, Item: item, Condition: whispersync.IfAbsent}}, nil
+}
+
+// indexWrites adds a memory to the blind search index: one item per term,
+// keyed by the term's HMAC under the owner's personal-data key, so the index
+// holds no term in plaintext.
+func (p *Pipeline) indexWrites(ctx context.Context, owner, key string, terms []string) ([]whispersync.Write, error) {
+	writes := make([]whispersync.Write, 0, len(terms))
+	for _, term := range terms {
+		blind, err := p.sealer.BlindIndex(ctx, owner, term)
+		if err != nil {
+			return nil, fmt.Errorf("index term: %w", err)
+		}
+		writes = append(writes, whispersync.Write{Table: tableMemoryIndex, Item: whispersync.Item{Owner: owner, Key: blind + "#" + key}})
+	}
+	return writes, nil
+}
+
+// memoryTerms lists the distinct search terms of a memory: its words and the
+// names of the people and themes in it.
+func memoryTerms(r memory.Record) []string {
+	seen := map[string]bool{}
+	var terms []string
+	add := func(list []string) {
+		for _, t := range list {
+			for _, w := range extract.Terms(t) {
+				if !seen[w] {
+					seen[w] = true
+					terms = append(terms, w)
+				}
+			}
+		}
+	}
+	add(r.Terms)
+	add(r.People)
+	add(r.Places)
+	add(r.Themes)
+	return terms
+}

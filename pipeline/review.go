@@ -1,0 +1,176 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/whispersync/whispersync"
+)
+
+// trainingSignal is a person's correction of the classifier, kept sealed so
+// a later model can learn from it.
+type trainingSignal struct {
+	Text      string               `json:"text"`
+	Buckets   []whispersync.Bucket `json:"buckets"`
+	Predicted whispersync.Bucket   `json:"predicted"`
+}
+
+// Assign settles a memo that waits in the review queue: it records bucket as
+// the memo's bucket and as a training signal, runs the bucket's agent (for
+// mixed, the agents of the classifier's segments), and removes the memo from
+// the review queue.
+func (p *Pipeline) Assign(ctx context.Context, actor Actor, owner, id string, bucket whispersync.Bucket) (MemoView, error) {
+	item, err := p.tables.GetItem(ctx, tableMemos, owner, id)
+	if whispersync.IsNotFound(err) {
+		return MemoView{}, whispersync.Errorf(whispersync.ENOTFOUND, "memo %q not found: list memos waiting for review with `whispersync review list`", id)
+	} else if err != nil {
+		return MemoView{}, fmt.Errorf("pipeline: load memo: %w", err)
+	}
+	if status := whispersync.MemoStatus(item.Attrs["status"]); status != whispersync.StatusReview {
+		return MemoView{}, whispersync.Errorf(whispersync.ECONFLICT, "memo %q is %s, not waiting for review: only memos listed by `whispersync review list` can be assigned", id, status)
+	}
+	var rec memoRecord
+	if err := p.openItem(ctx, tableMemos, item, &rec); err != nil {
+		return MemoView{}, err
+	}
+	version, _ := strconv.Atoi(item.Attrs["version"])
+	text, err := p.readTranscript(ctx, owner, id, version, rec.ObjectVersion)
+	if err != nil {
+		return MemoView{}, err
+	}
+
+	predicted := whispersync.BucketUnclear
+	cls := whispersync.Classification{Bucket: bucket, Confidence: 1, Reason: "assigned by " + actor.Principal}
+	if rec.Classification != nil {
+		predicted = rec.Classification.Bucket
+	}
+	var segments []whispersync.Segment
+	switch bucket {
+	case whispersync.BucketUnclear:
+		return MemoView{}, whispersync.Errorf(whispersync.EINVALID, "a memo cannot be assigned to unclear: choose work, memory, idea or mixed")
+	case whispersync.BucketMixed:
+		if rec.Classification != nil {
+			for _, s := range rec.Classification.Segments {
+				if s.Bucket != whispersync.BucketUnclear {
+					segments = append(segments, s)
+					cls.Buckets = appendBucket(cls.Buckets, s.Bucket)
+				}
+			}
+		}
+		if len(cls.Buckets) < 2 {
+			return MemoView{}, whispersync.Errorf(whispersync.EINVALID, "memo %q has no segments of two buckets to split: assign work, memory or idea instead", id)
+		}
+	default:
+		segments = []whispersync.Segment{{Bucket: bucket, Text: text, Confidence: 1}}
+		cls.Buckets = []whispersync.Bucket{bucket}
+	}
+	cls.Segments = segments
+
+	out, err := p.runAgents(ctx, owner, id, version, text, segments, item)
+	if err != nil {
+		return MemoView{}, err
+	}
+	rec.Classification = &cls
+	rec.People, rec.ActionItems, rec.Outputs = out.people, out.actionItems, out.outputs
+
+	signal, err := p.sealItem(ctx, tableTrainingSignals, owner, outputKey(id, version), whispersync.KeyClassData, map[string]string{"bucket": string(bucket)}, trainingSignal{Text: text, Buckets: cls.Buckets, Predicted: predicted})
+	if err != nil {
+		return MemoView{}, err
+	}
+	update, err := p.updatedMemo(ctx, owner, id, item, rec, whispersync.StatusProcessed, bucket)
+	if err != nil {
+		return MemoView{}, err
+	}
+	writes := append(out.writes,
+		whispersync.Write{Table: tableTrainingSignals, Item: signal},
+		whispersync.Write{Table: tableReview, Item: whispersync.Item{Owner: owner, Key: id}, Delete: true},
+		update,
+	)
+	events := append([]whispersync.AuditEvent{{Action: "review.assign", Resource: memoResource(owner, id), Detail: map[string]string{"bucket": string(bucket), "predicted": string(predicted)}}}, out.events...)
+	if err := p.audit(ctx, actor, events...); err != nil {
+		return MemoView{}, err
+	}
+	if err := p.tables.TransactWrite(ctx, writes); err != nil {
+		if whispersync.IsConflict(err) {
+			return MemoView{}, whispersync.Errorf(whispersync.ECONFLICT, "memo %q changed while it was being assigned: run the command again", id)
+		}
+		return MemoView{}, fmt.Errorf("pipeline: commit assignment: %w", err)
+	}
+
+	updated, err := p.tables.GetItem(ctx, tableMemos, owner, id)
+	if err != nil {
+		return MemoView{}, fmt.Errorf("pipeline: reload memo: %w", err)
+	}
+	return p.memoView(ctx, updated)
+}
+
+func appendBucket(list []whispersync.Bucket, b whispersync.Bucket) []whispersync.Bucket {
+	for _, x := range list {
+		if x == b {
+			return list
+		}
+	}
+	return append(list, b)
+}
+
+// Recover queues again every memo of the owners that was stored but whose
+// message may have been lost in a crash between the commit and the send.
+// Duplicate messages are harmless: processing is idempotent.
+//
+// It acts only when the queue is empty, visible and in flight, because a
+// memo with a message still queued is not lost; memos whose message is in
+// the dead-letter queue stay there until a redrive.
+func (p *Pipeline) Recover(ctx context.Context, owners []string) (int, error) {
+	visible, inFlight, err := p.queue.Depth(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("pipeline: queue depth: %w", err)
+	}
+	if visible+inFlight > 0 {
+		return 0, nil
+	}
+	dead := map[string]bool{}
+	if dlq, ok := p.queue.(whispersync.DeadLetterQueue); ok {
+		letters, err := dlq.ListDeadLetters(ctx, 1<<20)
+		if err != nil {
+			return 0, fmt.Errorf("pipeline: list dead letters: %w", err)
+		}
+		for _, l := range letters {
+			var m message
+			if json.Unmarshal(l.Body, &m) == nil {
+				dead[m.Owner+"/"+m.Memo] = true
+			}
+		}
+	}
+
+	n := 0
+	for _, owner := range owners {
+		items, err := p.tables.Query(ctx, whispersync.Query{Table: tableOutbox, Owner: owner})
+		if err != nil {
+			return n, fmt.Errorf("pipeline: read outbox: %w", err)
+		}
+		var bodies [][]byte
+		for _, it := range items {
+			if dead[owner+"/"+it.Key] {
+				continue
+			}
+			version, _ := strconv.Atoi(it.Attrs["version"])
+			if version == 0 {
+				version = 1
+			}
+			bodies = append(bodies, fmt.Appendf(nil, `{"owner":%q,"memo":%q,"version":%d}`, owner, it.Key, version))
+		}
+		if len(bodies) == 0 {
+			continue
+		}
+		if _, err := p.queue.SendMessageBatch(ctx, bodies); err != nil {
+			return n, fmt.Errorf("pipeline: queue recovered memos: %w", err)
+		}
+		n += len(bodies)
+	}
+	if n > 0 {
+		p.log.Info("queued unfinished memos again", "count", n)
+	}
+	return n, nil
+}
