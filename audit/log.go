@@ -1,0 +1,449 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispersync/whispersync"
+)
+
+// DefaultSegmentMaxBytes is the default size at which a new segment starts.
+const DefaultSegmentMaxBytes = 64 << 20
+
+// MinHMACKeyBytes is the shortest accepted Options.HMACKey.
+const MinHMACKeyBytes = 32
+
+// maxBatchEvents bounds the events that one write and fsync commit, so that
+// a burst of appenders cannot grow the write buffer without limit.
+const maxBatchEvents = 4096
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("audit: log closed")
+
+// Options configures Open.
+type Options struct {
+	// HMACKey is the key of the HMAC-SHA256 that replaces each value of
+	// AuditEvent.Hashed, at least MinHMACKeyBytes long. Keep it for the life
+	// of the log, because searches match entries by the HMAC of a value.
+	HMACKey []byte
+	// SegmentMaxBytes is the size in bytes at which a new segment starts.
+	// Zero means DefaultSegmentMaxBytes. An entry longer than this gets a
+	// segment of its own.
+	SegmentMaxBytes int64
+	// Now returns the time stamped on events that carry none. Nil means
+	// time.Now.
+	Now func() time.Time
+	// Logger receives write failures and recoveries. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	// openFile opens segment files for the writer. Tests set it to inject
+	// failures.
+	openFile func(name string, flag int) (segmentFile, error)
+}
+
+// Log is an open audit log. Its methods are safe for concurrent use.
+type Log struct {
+	dir      string
+	key      []byte
+	maxBytes int64
+	now      func() time.Time
+	logger   *slog.Logger
+	openFile func(name string, flag int) (segmentFile, error)
+
+	requests  chan *request
+	closing   chan struct{}
+	closeOnce sync.Once
+	done      chan struct{} // closed when the writer goroutine has returned
+	closeErr  error         // set by the writer before done is closed
+	failed    atomic.Bool
+	failures  atomic.Uint64
+
+	// Owned by the writer goroutine.
+	file    segmentFile
+	segment int    // number of the segment being written
+	size    int64  // bytes in that segment
+	seq     uint64 // seq of the last durable entry
+	head    string // hash of the last durable entry
+	err     error  // the first write or fsync failure, after which nothing is written
+	buf     []byte
+	batch   []*request
+}
+
+var _ whispersync.Auditor = (*Log)(nil)
+
+type request struct {
+	records []record
+	done    chan error
+}
+
+// Open opens the log in dir, creating dir and the first segment when they do
+// not exist, and starts its writer. It truncates an incomplete last line and
+// returns an error when a complete line of the last segment, or its link to
+// the segment before, fails its check. Call Close when done.
+//
+// NOTE: one Log at a time may own dir. Nothing locks the folder yet, so a
+// second Log, in this process or another, would fork the chain.
+func Open(dir string, opts Options) (*Log, error) {
+	if len(opts.HMACKey) < MinHMACKeyBytes {
+		return nil, fmt.Errorf("audit: open: HMAC key has %d bytes, want at least %d", len(opts.HMACKey), MinHMACKeyBytes)
+	}
+	l := &Log{
+		dir:      dir,
+		key:      append([]byte(nil), opts.HMACKey...),
+		maxBytes: opts.SegmentMaxBytes,
+		now:      opts.Now,
+		logger:   opts.Logger,
+		openFile: opts.openFile,
+		requests: make(chan *request),
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+		head:     zeroHash,
+	}
+	if l.maxBytes <= 0 {
+		l.maxBytes = DefaultSegmentMaxBytes
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	l.logger = l.logger.With("component", "audit")
+	if l.openFile == nil {
+		l.openFile = openSegmentFile
+	}
+
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audit: open: %w", err)
+	}
+	if err := l.recover(); err != nil {
+		return nil, fmt.Errorf("audit: open %s: %w", dir, err)
+	}
+
+	go l.run()
+	return l, nil
+}
+
+// recover finds the chain head and opens the last segment for appending.
+func (l *Log) recover() error {
+	segments, err := listSegments(l.dir)
+	if err != nil {
+		return err
+	}
+	if len(segments) == 0 {
+		l.segment = 1
+		return l.createSegment()
+	}
+
+	l.segment = segments[len(segments)-1]
+	c := newChain()
+	if len(segments) > 1 {
+		c, err = l.previousHead(segments[len(segments)-2])
+		if err != nil {
+			return err
+		}
+	} else if l.segment != 1 {
+		// Earlier segments were removed, so the first entry cannot be
+		// linked. Verify reports it.
+		c = &chain{}
+	}
+
+	path := filepath.Join(l.dir, segmentName(l.segment))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	_, complete, problem := checkSegment(segmentName(l.segment), data, c)
+	if problem != nil {
+		return fmt.Errorf("%s: %w", problem, ErrBroken)
+	}
+	if complete < len(data) {
+		if err := truncate(path, int64(complete)); err != nil {
+			return err
+		}
+		l.logger.Warn("audit log recovery removed an incomplete last line",
+			"segment", segmentName(l.segment), "bytes", len(data)-complete)
+	}
+	l.size = int64(complete)
+	l.seq, l.head = c.seq, c.hash
+
+	f, err := l.openFile(path, os.O_WRONLY|os.O_APPEND)
+	if err != nil {
+		return err
+	}
+	l.file = f
+	return nil
+}
+
+// previousHead returns a chain checker positioned after the last entry of
+// segment n, which precedes the last segment. It reads only the end of the
+// segment and checks the hash of that entry alone.
+func (l *Log) previousHead(n int) (*chain, error) {
+	name := segmentName(n)
+	text, err := readLastLine(filepath.Join(l.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	if text == nil {
+		return nil, fmt.Errorf("segment %s is empty but not the last: %w", name, ErrBroken)
+	}
+	last, err := parseLine(text)
+	if err != nil {
+		return nil, fmt.Errorf("segment %s last line: malformed entry: %v: %w", name, err, ErrBroken)
+	}
+	c := &chain{}
+	if reason := c.next(last); reason != "" {
+		return nil, fmt.Errorf("segment %s last line (seq %d): %s: %w", name, last.Seq, reason, ErrBroken)
+	}
+	return c, nil
+}
+
+func truncate(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// createSegment creates the file of segment l.segment and makes its name
+// durable.
+func (l *Log) createSegment() error {
+	f, err := l.openFile(filepath.Join(l.dir, segmentName(l.segment)), os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(l.dir); err != nil {
+		f.Close()
+		return err
+	}
+	l.file, l.size = f, 0
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// Append writes events to the log and returns once they are durable. Events
+// without a time get the current time. Append returns an error, and the
+// caller must not carry out the audited action, when the events could not be
+// written, when an earlier write failed, when ctx ends first, or after
+// Close. An error for a failed log is a *whispersync.Error with code
+// whispersync.EUNAVAILABLE.
+func (l *Log) Append(ctx context.Context, events ...whispersync.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if l.failed.Load() {
+		l.failures.Add(1)
+		return l.unavailable(errors.New("an earlier write failed"))
+	}
+
+	req := &request{records: make([]record, len(events)), done: make(chan error, 1)}
+	now := l.now()
+	for i, ev := range events {
+		if ev.Action == "" || ev.Outcome == "" {
+			return whispersync.Errorf(whispersync.EINVALID, "audit: append: event %d has no action or outcome: set both", i)
+		}
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		r, err := newRecord(ev, l.key)
+		if err != nil {
+			return fmt.Errorf("audit: append: event %d: %w", i, err)
+		}
+		req.records[i] = r
+	}
+
+	select {
+	case l.requests <- req:
+	case <-l.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("audit: append: %w", ctx.Err())
+	}
+	select {
+	case err := <-req.done:
+		if err != nil {
+			l.failures.Add(1)
+			return l.unavailable(err)
+		}
+		return nil
+	case <-ctx.Done():
+		// The events may still become durable, but the caller must act as
+		// if they were not.
+		return fmt.Errorf("audit: append: %w", ctx.Err())
+	}
+}
+
+func (l *Log) unavailable(cause error) error {
+	return &whispersync.Error{
+		Code:    whispersync.EUNAVAILABLE,
+		Message: "the audit log cannot record the action, so it was not carried out; try again later or ask the operator to check the audit log",
+		Err:     fmt.Errorf("audit: append: %w", cause),
+	}
+}
+
+// Failures returns the number of Append calls that returned an error
+// because a write or fsync failed, or because an earlier one had.
+func (l *Log) Failures() uint64 { return l.failures.Load() }
+
+// Close stops the writer after the batch in progress and closes the segment
+// file. Append returns ErrClosed afterwards. Close is safe to call more than
+// once.
+func (l *Log) Close() error {
+	l.closeOnce.Do(func() { close(l.closing) })
+	<-l.done
+	return l.closeErr
+}
+
+// run is the writer goroutine: it takes every waiting request, commits their
+// events with one write and one fsync per segment, and answers each request.
+func (l *Log) run() {
+	defer close(l.done)
+	for {
+		select {
+		case req := <-l.requests:
+			l.commit(l.gather(req))
+		case <-l.closing:
+			if err := l.file.Close(); err != nil && l.err == nil {
+				l.closeErr = fmt.Errorf("audit: close: %w", err)
+			}
+			return
+		}
+	}
+}
+
+// gather returns first and the requests already waiting behind it, up to
+// maxBatchEvents events.
+func (l *Log) gather(first *request) []*request {
+	batch := append(l.batch[:0], first)
+	events := len(first.records)
+	for events < maxBatchEvents {
+		select {
+		case req := <-l.requests:
+			batch = append(batch, req)
+			events += len(req.records)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit writes the batch and answers each request. After a failure it
+// answers every request with the first failure and writes nothing.
+func (l *Log) commit(batch []*request) {
+	err := l.err
+	if err == nil {
+		err = l.write(batch)
+		if err != nil {
+			l.err = err
+			l.failed.Store(true)
+			l.logger.Error("audit log write failed; rejecting every append until the log is reopened",
+				"segment", segmentName(l.segment), "error", err)
+		}
+	}
+	for _, req := range batch {
+		req.done <- err
+	}
+	clear(batch)
+	l.batch = batch[:0]
+}
+
+// write chains and writes the records of batch, rotating segments as needed,
+// and fsyncs every segment it wrote to. It advances the chain head only when
+// all of it is durable.
+func (l *Log) write(batch []*request) error {
+	seq, head := l.seq, l.head
+	var prev [sha256.Size]byte
+	if _, err := hex.Decode(prev[:], []byte(head)); err != nil {
+		return fmt.Errorf("chain head: %w", err)
+	}
+	buf := l.buf[:0]
+	defer func() { l.buf = buf[:0] }()
+
+	for _, req := range batch {
+		for _, r := range req.records {
+			seq++
+			prev = chainHash(&prev, seq, r.canonical)
+			hash := hex.EncodeToString(prev[:])
+
+			start := len(buf)
+			buf = appendLine(buf, seq, head, hash, r.members)
+			if n := int64(len(buf)); l.size+int64(start) > 0 && l.size+n > l.maxBytes {
+				// The line does not fit: flush what fits and start a new
+				// segment with this line.
+				if err := l.flush(buf[:start]); err != nil {
+					return err
+				}
+				if err := l.rotate(); err != nil {
+					return err
+				}
+				buf = append(buf[:0], buf[start:]...)
+			}
+			head = hash
+		}
+	}
+
+	if err := l.flush(buf); err != nil {
+		return err
+	}
+	l.seq, l.head = seq, head
+	return nil
+}
+
+// flush writes data to the current segment and fsyncs it.
+func (l *Log) flush(data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	if _, err := l.file.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", segmentName(l.segment), err)
+	}
+	if err := l.file.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", segmentName(l.segment), err)
+	}
+	l.size += int64(len(data))
+	return nil
+}
+
+// rotate closes the current segment, which flush made durable, and creates
+// the next.
+func (l *Log) rotate() error {
+	if err := l.file.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", segmentName(l.segment), err)
+	}
+	l.segment++
+	if err := l.createSegment(); err != nil {
+		return fmt.Errorf("create %s: %w", segmentName(l.segment), err)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// segmentFile is the part of *os.File that the writer uses. Tests replace it
+// to inject write and fsync failures.
+type segmentFile interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
+}
+
+func openSegmentFile(name string, flag int) (segmentFile, error) {
+	return os.OpenFile(name, flag, 0o600)
+}
+
+const segmentExt = ".jsonl"
+
+// segmentName returns the file name of segment number n.
+func segmentName(n int) string { return fmt.Sprintf("%08d%s", n, segmentExt) }
+
+// listSegments returns the numbers of the segment files in dir in increasing
+// order. It ignores every other file.
+func listSegments(dir string) ([]int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var numbers []int
+	for _, e := range entries {
+		name := e.Name()
+		digits, ok := strings.CutSuffix(name, segmentExt)
+		if !ok || len(digits) != 8 || !e.Type().IsRegular() {
+			continue
+		}
+		n, err := strconv.Atoi(digits)
+		if err != nil || n < 1 || digits[0] == '+' || digits[0] == '-' {
+			continue
+		}
+		numbers = append(numbers, n)
+	}
+	slices.Sort(numbers)
+	return numbers, nil
+}
+
+// Problem is the first entry that breaks the chain.
+type Problem struct {
+	// Segment is the file name of the segment, such as 00000003.jsonl.
+	Segment string
+	// Line is the line number in the segment, from 1. It is 0 when the
+	// problem is a missing segment.
+	Line int
+	// Seq is the seq that the entry carries, 0 when the line is unreadable.
+	Seq uint64
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (p *Problem) String() string {
+	return fmt.Sprintf("segment %s line %d (seq %d): %s", p.Segment, p.Line, p.Seq, p.Reason)
+}
+
+// chain checks entries in log order, across segments.
+type chain struct {
+	// started is false until the first entry when the checker starts in the
+	// middle of the log, and then accepts whatever seq and prev that entry
+	// carries.
+	started bool
+	seq     uint64 // seq of the last entry checked
+	hash    string // hash of the last entry checked
+}
+
+// newChain returns a checker for a log read from its first entry.
+func newChain() *chain { return &chain{started: true, hash: zeroHash} }
+
+// next checks that l follows the entries checked so far and returns the
+// reason if it does not.
+func (c *chain) next(l *line) string {
+	if c.started {
+		if l.Seq != c.seq+1 {
+			return fmt.Sprintf("seq is %d, want %d: an entry was deleted, inserted or moved", l.Seq, c.seq+1)
+		}
+		if l.Prev != c.hash {
+			return fmt.Sprintf("prev does not match the hash of entry %d: an entry was replaced", c.seq)
+		}
+	}
+	want, err := l.computeHash()
+	if err != nil {
+		return err.Error()
+	}
+	if l.Hash != want {
+		return "hash does not match the entry: the entry was edited"
+	}
+	c.started, c.seq, c.hash = true, l.Seq, l.Hash
+	return ""
+}
+
+// checkSegment checks the complete lines of a segment's data against c and
+// returns the number of entries checked, the length of the complete lines,
+// and the first problem. Bytes after the last newline are an incomplete
+// line, which the caller judges.
+func checkSegment(name string, data []byte, c *chain) (entries int, complete int, problem *Problem) {
+	complete = bytes.LastIndexByte(data, '\n') + 1
+	rest := data[:complete]
+	for n := 1; len(rest) > 0; n++ {
+		end := bytes.IndexByte(rest, '\n')
+		text := rest[:end]
+		rest = rest[end+1:]
+
+		l, err := parseLine(text)
+		if err != nil {
+			return entries, complete, &Problem{Segment: name, Line: n, Reason: "malformed entry: " + err.Error()}
+		}
+		if reason := c.next(l); reason != "" {
+			return entries, complete, &Problem{Segment: name, Line: n, Seq: l.Seq, Reason: reason}
+		}
+		entries++
+	}
+	return entries, complete, nil
+}
+
+// readLastLine returns the last line of a segment that is not the last one,
+// without its newline, or nil when the file is empty. It reads only the end
+// of the file.
+func readLastLine(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := info.Size()
+	if size == 0 {
+		return nil, nil
+	}
+
+	for window := int64(4096); ; window *= 2 {
+		start := max(0, size-window)
+		buf := make([]byte, size-start)
+		if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		if buf[len(buf)-1] != '\n' {
+			return nil, fmt.Errorf("%s ends with an incomplete line", filepath.Base(path))
+		}
+		buf = buf[:len(buf)-1]
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return buf[i+1:], nil
+		}
+		if start == 0 {
+			return buf, nil
+		}
+	}
+}
