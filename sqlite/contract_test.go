@@ -37,3 +37,9 @@ func TestQueue(t *testing.T) {
 		return q, q
 	})
 }
+
+func TestAccounts(t *testing.T) {
+	storagetest.Accounts(t, func(t *testing.T) whispersync.Accounts {
+		return openDB(t).Accounts()
+	})
+}
