@@ -78,9 +78,9 @@ func (c *keyCache) currentEpoch() uint64 {
 }
 
 // put caches k unless a shred happened since epoch was read. It returns the
-// key to use, which is the cached one when another goroutine cached the same
-// key first, and whether that key is cached; an uncached key is the
-// caller's to destroy.
+// key to use and whether that key is cached. The key to use is the cached
+// one when another goroutine cached the same key first. An uncached key is
+// the caller's to destroy.
 func (c *keyCache) put(k *dataKey, epoch uint64) (*dataKey, bool) {
 	var evicted []*dataKey
 	defer func() {

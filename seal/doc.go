@@ -3,7 +3,7 @@
 // Every user has one 256-bit data key per key class (whispersync.KeyClassData
 // and whispersync.KeyClassPII). A data key is generated on first use by a
 // whispersync.KeyService, which returns it both in plaintext and wrapped
-// under a key-encryption key (KEK); only the wrapped form is stored, in the
+// under a key-encryption key (KEK). Only the wrapped form is stored, in the
 // table "data_keys". A Sealer encrypts records under the owner's data key
 // with AES-256-GCM and binds each ciphertext to the record's identity, so a
 // ciphertext copied to another record fails to open.

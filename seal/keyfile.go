@@ -42,7 +42,7 @@ type keyFile struct {
 }
 
 // passphraseKDF records how the passphrase key was derived, and a check
-// value that tells a wrong passphrase from a damaged key entry.
+// value that distinguishes a wrong passphrase from a damaged key entry.
 type passphraseKDF struct {
 	KDF       string `json:"kdf"`
 	Time      uint32 `json:"time"`

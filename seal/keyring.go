@@ -163,8 +163,8 @@ func createKeyring(path string, passphrase []byte, protected bool) (*Keyring, er
 }
 
 // addVersion generates a KEK with the next version, writes the key file with
-// it as the current version, and then adopts it; kr.mu is held for writing
-// or kr is not shared yet.
+// it as the current version, and then adopts it. The caller holds kr.mu for
+// writing, unless kr is not shared yet.
 func (kr *Keyring) addVersion(exclusive bool) (uint32, error) {
 	version := uint32(1)
 	if len(kr.keys) > 0 {

@@ -245,9 +245,9 @@ func (s *Sealer) Close() {
 	s.cache.evictAll()
 }
 
-// withKey runs fn with the data key id, from the cache or else loaded from
-// the table; with create set, a missing key is generated and stored first.
-// fn must not keep the key after it returns.
+// withKey runs fn with the data key id, taken from the cache or else loaded
+// from the table. With create set, a missing key is generated and stored
+// first. fn must not keep the key after it returns.
 func (s *Sealer) withKey(ctx context.Context, id dataKeyID, create bool, fn func(k *dataKey) error) error {
 	for {
 		k, cached := s.cache.get(id), true

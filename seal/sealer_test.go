@@ -409,7 +409,7 @@ func TestConcurrentSealOpen(t *testing.T) {
 }
 
 // TestFirstKeyRace makes two sealers miss the same key at once, so both
-// generate one and one store fails its IfAbsent condition; both must end up
+// generate one and one store fails its IfAbsent condition. Both must end up
 // sealing under the stored key.
 func TestFirstKeyRace(t *testing.T) {
 	ctx := context.Background()

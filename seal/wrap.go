@@ -11,7 +11,7 @@ import (
 
 // ErrDecrypt is the one error returned when a wrapped data key or a sealed
 // record fails to decrypt: its bytes, its encryption context, its identity or
-// its key are wrong. It says nothing about which, on purpose.
+// its key are wrong. It does not reveal which, on purpose.
 var ErrDecrypt = errors.New("seal: decryption failed")
 
 const (
