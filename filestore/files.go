@@ -15,7 +15,7 @@ import (
 // element, so these names never collide with the folder of a longer key.
 const (
 	versionPrefix = "@"
-	bodySuffix    = ".body"
+	tagsSuffix    = ".tags"
 	tempPrefix    = "~tmp-"
 )
 
@@ -23,23 +23,25 @@ const (
 // with the removal of an empty folder by a permanent delete of another key.
 const maxCreateAttempts = 5
 
-func metaName(versionID string) string { return versionPrefix + versionID }
+func versionName(versionID string) string { return versionPrefix + versionID }
 
-func bodyName(versionID string) string { return versionPrefix + versionID + bodySuffix }
+func tagsName(versionID string) string { return versionPrefix + versionID + tagsSuffix }
 
-// writeFile durably replaces dir/name with data: it writes a temp file in
-// dir, syncs it, renames it to name and syncs dir. A crash at any point
-// leaves either the old file or the new one, plus at most a temp file that
-// Open removes.
-func (s *Store) writeFile(dir, name string, data []byte) error {
+// writeFile durably replaces dir/name with the concatenation of parts: it
+// writes a temp file in dir, syncs it, renames it to name and syncs dir. A
+// crash at any point leaves either the old file or the new one, plus at most
+// a temp file that Open removes.
+func (s *Store) writeFile(dir, name string, parts ...[]byte) error {
 	tmp, f, err := s.createTemp(dir)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		s.root.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
+	for _, data := range parts {
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			s.root.Remove(tmp)
+			return fmt.Errorf("write %s: %w", name, err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -78,26 +80,42 @@ func (s *Store) createTemp(dir string) (string, *os.File, error) {
 
 // makeDirs creates dir and its missing parents with mode 0700, and syncs the
 // parent of each folder it creates so that the new entry survives a crash.
+// It descends one folder at a time, so a deep key costs one lookup per
+// element rather than one per element and ancestor.
 func (s *Store) makeDirs(dir string) error {
-	parent := "."
+	parent := s.root
+	defer func() {
+		if parent != s.root {
+			parent.Close()
+		}
+	}()
 	for elem := range strings.SplitSeq(dir, "/") {
-		child := path.Join(parent, elem)
-		err := s.root.Mkdir(child, 0o700)
+		err := parent.Mkdir(elem, 0o700)
 		switch {
 		case err == nil:
-			if err := s.syncDir(parent); err != nil {
+			if err := syncRootDir(parent, "."); err != nil {
 				return err
 			}
 		case !errors.Is(err, fs.ErrExist):
 			return fmt.Errorf("create folder: %w", err)
+		}
+
+		child, err := parent.OpenRoot(elem)
+		if err != nil {
+			return fmt.Errorf("open folder: %w", err)
+		}
+		if parent != s.root {
+			parent.Close()
 		}
 		parent = child
 	}
 	return nil
 }
 
-func (s *Store) syncDir(dir string) error {
-	f, err := s.root.Open(dir)
+func (s *Store) syncDir(dir string) error { return syncRootDir(s.root, dir) }
+
+func syncRootDir(root *os.Root, dir string) error {
+	f, err := root.Open(dir)
 	if err != nil {
 		return fmt.Errorf("open folder for sync: %w", err)
 	}
@@ -125,7 +143,7 @@ func (s *Store) removeEmptyDirs(dir string) error {
 	return nil
 }
 
-// versionIDs returns the version ids that have a metadata file in dir, newest
+// versionIDs returns the version ids that have a version file in dir, newest
 // first, and none when dir does not exist.
 func (s *Store) versionIDs(dir string) ([]string, error) {
 	entries, err := s.readDir(dir)

@@ -7,8 +7,8 @@
 // Open(DIR) uses these files:
 //
 //	DIR/lock                       lock file of the process that has DIR open
-//	DIR/objects/KEY/@VERSION       metadata of one version or delete marker
-//	DIR/objects/KEY/@VERSION.body  bytes of one version, never modified
+//	DIR/objects/KEY/@VERSION       one version or delete marker: header, body
+//	DIR/objects/KEY/@VERSION.tags  tags that replace those in the header
 //	DIR/objects/KEY/~tmp-RANDOM    write in progress, or left by a crash
 //
 // The elements of an object key become nested folders, so the key "a/b" has
@@ -18,35 +18,38 @@
 // path is resolved through an os.Root opened on DIR/objects, so even a
 // symbolic link planted in the folder cannot lead a key outside it.
 //
-// A version id sorts by the time it was issued (see the version id format in
-// versionid.go), and the store issues each new version of a key an id above
-// the key's newest one, so the newest version has the highest id even when
-// the wall clock steps back.
+// A version id is 48 bits of Unix milliseconds, a 32-bit counter and 48
+// random bits, in lowercase base32hex, so ids sort by the time they were
+// issued. The store issues each new version of a key an id above the key's
+// newest one, so the newest version has the highest id even when the wall
+// clock steps back.
 //
-// Metadata is kept in a small file per version rather than in a header of the
-// body file, so that PutObjectTagging rewrites a few hundred bytes instead of
-// copying the body, and a body file is never modified once written. A
-// metadata file is the line "wsmeta1 HEX\n", where HEX is the SHA-256 of the
-// JSON document that follows it. The document holds the key, version id,
-// size, time, ETag, delete-marker flag and tags. Tags and metadata are
-// stored in plaintext. Object bodies are stored as given; callers seal them
-// before they reach the store.
+// A version file starts with a header, the line "wsversion1 HEX LENGTH"
+// followed by a JSON document of LENGTH bytes whose SHA-256 is HEX. The
+// document holds the key, version id, size, time, ETag, delete-marker flag
+// and tags. The body follows the header. Header and body share one file so
+// that a put costs one file sync and one folder sync, and no crash can
+// separate a version from its body. PutObjectTagging, which S3 allows on
+// old versions too, writes a tags file in the same record format instead of
+// rewriting the body. Headers and tags are stored in plaintext. Object
+// bodies are stored as given, because callers seal them before they reach
+// the store.
 //
 // # Durability
 //
 // Every file is written to a temp file, synced, renamed into place, and its
-// folder synced. A version's body is in place before its metadata file, and
-// a version exists once its metadata file does, so a crash leaves either the
-// old state or the new one. A successful PutObject, DeleteObject or
-// PutObjectTagging is durable when it returns. Open removes temp files, and
-// body files left without metadata by a crash. Files are created with mode
-// 0600 and folders with 0700.
+// folder synced, so a crash leaves either the old state or the new one. A
+// new folder is synced into its parent before use. A successful PutObject,
+// DeleteObject or PutObjectTagging is durable when it returns. Open removes
+// temp files, and tags files whose version a crash removed midway. Files are
+// created with mode 0600 and folders with 0700.
 //
 // # Integrity
 //
-// GetObject checks the body against its size and ETag (hex SHA-256), and
-// every read checks the metadata checksum. A mismatch is an error wrapping
-// ErrCorrupt, so a flipped bit on disk never comes back as data.
+// GetObject checks the body against the size and ETag (hex SHA-256) in the
+// header, and every read checks the header and tags checksums. A mismatch
+// is an error wrapping ErrCorrupt, so a flipped bit on disk never comes back
+// as data.
 //
 // # Concurrency
 //

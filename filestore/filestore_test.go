@@ -2,6 +2,7 @@ package filestore_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -96,13 +97,13 @@ func TestOpenRemovesLeftoverFiles(t *testing.T) {
 	}
 	s.Close()
 
-	// A crash can leave a temp file of an unfinished write, and a body whose
-	// metadata was never renamed into place or was already removed.
+	// A crash can leave a temp file of an unfinished write, and the tags
+	// file of a version whose permanent delete was cut short.
 	keyDir := filepath.Join(dir, "objects", "a", "k")
 	leftovers := []string{
 		filepath.Join(keyDir, "~tmp-CRASHEDWRITE"),
 		filepath.Join(dir, "objects", "~tmp-ATROOT"),
-		filepath.Join(keyDir, "@"+strings.Repeat("0", 26)+".body"),
+		filepath.Join(keyDir, "@"+strings.Repeat("0", 26)+".tags"),
 	}
 	for _, name := range leftovers {
 		if err := os.WriteFile(name, []byte("half written"), 0o600); err != nil {
@@ -157,36 +158,37 @@ func TestTempFileIgnoredWhileOpen(t *testing.T) {
 }
 
 func TestCorruptionDetected(t *testing.T) {
+	body := []byte("sealed bytes that must not come back altered")
 	tests := []struct {
 		name string
-		file string
 		edit func([]byte) []byte
 	}{
-		{"body flipped bit", ".body", func(b []byte) []byte { b[3] ^= 0x01; return b }},
-		{"body truncated", ".body", func(b []byte) []byte { return b[:len(b)-1] }},
-		{"body extended", ".body", func(b []byte) []byte { return append(b, 0) }},
-		{"body emptied", ".body", func([]byte) []byte { return nil }},
-		{"metadata flipped bit", "", func(b []byte) []byte { b[len(b)-5] ^= 0x01; return b }},
-		{"metadata checksum flipped", "", func(b []byte) []byte { b[10] ^= 0x01; return b }},
-		{"metadata truncated", "", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"body flipped bit", func(b []byte) []byte { b[len(b)-len(body)+3] ^= 0x01; return b }},
+		{"body last byte flipped", func(b []byte) []byte { b[len(b)-1] ^= 0x80; return b }},
+		{"body truncated", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"body extended", func(b []byte) []byte { return append(b, 0) }},
+		{"body removed", func(b []byte) []byte { return b[:len(b)-len(body)] }},
+		{"header flipped bit", func(b []byte) []byte { b[len(b)-len(body)-5] ^= 0x01; return b }},
+		{"header checksum flipped", func(b []byte) []byte { b[12] ^= 0x01; return b }},
+		{"header length changed", func(b []byte) []byte {
+			line, rest, _ := bytes.Cut(b, []byte("\n"))
+			fields := strings.Fields(string(line))
+			n, _ := strconv.Atoi(fields[2])
+			fields[2] = strconv.Itoa(n - 1)
+			return append([]byte(strings.Join(fields, " ")+"\n"), rest...)
+		}},
+		{"header truncated", func(b []byte) []byte { return b[:40] }},
+		{"file emptied", func([]byte) []byte { return nil }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := open(t, dir)
-			body := []byte("sealed bytes that must not come back altered")
 			v, err := s.PutObject(t.Context(), "k", body, map[string]string{"approved": "true"})
 			if err != nil {
 				t.Fatalf("put: %v", err)
 			}
-			name := filepath.Join(dir, "objects", "k", "@"+v.VersionID+tt.file)
-			data, err := os.ReadFile(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(name, tt.edit(data), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			editFile(t, filepath.Join(dir, "objects", "k", "@"+v.VersionID), tt.edit)
 
 			for _, id := range []string{"", v.VersionID} {
 				obj, err := s.GetObject(t.Context(), "k", id)
@@ -201,20 +203,48 @@ func TestCorruptionDetected(t *testing.T) {
 	}
 }
 
-func TestMissingBodyDetected(t *testing.T) {
+func TestCorruptTagsDetected(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	v, err := s.PutObject(t.Context(), "k", []byte("x"), nil)
 	if err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	if err := os.Remove(filepath.Join(dir, "objects", "k", "@"+v.VersionID+".body")); err != nil {
+	if err := s.PutObjectTagging(t.Context(), "k", v.VersionID, map[string]string{"approved": "false"}); err != nil {
+		t.Fatalf("put tagging: %v", err)
+	}
+	editFile(t, filepath.Join(dir, "objects", "k", "@"+v.VersionID+".tags"), func(b []byte) []byte {
+		return bytes.Replace(b, []byte("false"), []byte("true!"), 1)
+	})
+
+	if tags, err := s.GetObjectTagging(t.Context(), "k", v.VersionID); !errors.Is(err, filestore.ErrCorrupt) {
+		t.Errorf("get tagging: got %v, %v, want ErrCorrupt", tags, err)
+	}
+	if _, err := s.GetObject(t.Context(), "k", ""); !errors.Is(err, filestore.ErrCorrupt) {
+		t.Errorf("get: got %v, want ErrCorrupt", err)
+	}
+}
+
+func TestVersionFileMovedDetected(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	a, err := s.PutObject(t.Context(), "a", []byte("a"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if _, err := s.PutObject(t.Context(), "b", []byte("b"), nil); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "objects", "a", "@"+a.VersionID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "objects", "b", "@"+a.VersionID), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	_, err = s.GetObject(t.Context(), "k", "")
-	if !errors.Is(err, filestore.ErrCorrupt) {
-		t.Errorf("get: got %v, want ErrCorrupt", err)
+	if _, err := s.GetObject(t.Context(), "b", a.VersionID); !errors.Is(err, filestore.ErrCorrupt) {
+		t.Errorf("get copied version: got %v, want ErrCorrupt", err)
 	}
 }
 
@@ -544,7 +574,7 @@ func FuzzCheckKey(f *testing.F) {
 	})
 }
 
-func open(t *testing.T, dir string) *filestore.Store {
+func open(t testing.TB, dir string) *filestore.Store {
 	t.Helper()
 	s, err := filestore.Open(dir)
 	if err != nil {
@@ -552,6 +582,17 @@ func open(t *testing.T, dir string) *filestore.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+func editFile(t *testing.T, name string, edit func([]byte) []byte) {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, edit(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func sameVersion(a, b whispersync.ObjectVersion) bool {

@@ -72,7 +72,7 @@ func (s *Store) appendVersions(ctx context.Context, versions []whispersync.Objec
 		return nil, err
 	}
 	for i, id := range ids {
-		m, err := s.readMeta(key, id)
+		m, _, err := s.readVersion(key, id, false)
 		if whispersync.IsNotFound(err) {
 			// Removed by a permanent delete since the folder was read.
 			continue
@@ -99,10 +99,10 @@ func (s *Store) appendVersions(ctx context.Context, versions []whispersync.Objec
 	return versions, nil
 }
 
-// recover removes temp files, and body files whose metadata file is missing,
+// recover removes temp files, and tags files whose version file is missing,
 // from every key folder. Both are left only by a crash: a write that never
-// completed, or a permanent delete that removed the metadata but not yet the
-// body.
+// completed, or a permanent delete that removed the version file but not yet
+// its tags file.
 func (s *Store) recover() error {
 	removed := 0
 	err := fs.WalkDir(s.root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
@@ -127,20 +127,17 @@ func (s *Store) recoverFolder(dir string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	metas := make(map[string]bool)
+	names := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		metas[e.Name()] = true
+		names[e.Name()] = true
 	}
 
 	removed := 0
 	for _, e := range entries {
 		name := e.Name()
-		id, isBody := strings.CutSuffix(strings.TrimPrefix(name, versionPrefix), bodySuffix)
-		orphan := isBody && strings.HasPrefix(name, versionPrefix) && !metas[metaName(id)]
-		if !strings.HasPrefix(name, tempPrefix) && !orphan {
-			continue
-		}
-		if e.IsDir() {
+		id, isTags := strings.CutSuffix(strings.TrimPrefix(name, versionPrefix), tagsSuffix)
+		orphan := isTags && strings.HasPrefix(name, versionPrefix) && !names[versionName(id)]
+		if e.IsDir() || !(orphan || strings.HasPrefix(name, tempPrefix)) {
 			continue
 		}
 		if err := s.root.Remove(path.Join(dir, name)); err != nil {

@@ -1,13 +1,16 @@
 package filestore
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -15,8 +18,8 @@ import (
 )
 
 // ErrCorrupt reports stored bytes that do not match their checksum: a body
-// whose SHA-256 differs from its ETag, or a metadata file whose checksum line
-// does not match its content.
+// whose SHA-256 differs from its ETag, or a header or tags file whose JSON
+// document differs from its checksum.
 var ErrCorrupt = errors.New("stored data does not match its checksum")
 
 // Tag limits, the ones S3 sets on object tags.
@@ -26,10 +29,21 @@ const (
 	maxTagValueLength = 256
 )
 
-// metaMagic starts every metadata file and names its format version.
-const metaMagic = "wsmeta1 "
+// Record formats. A record is the line "MAGIC HEX LENGTH\n" followed by a
+// JSON document of LENGTH bytes whose SHA-256 is HEX. A version file is a
+// record followed by the body, and a tags file is a record alone. The magic
+// names the format version.
+const (
+	versionMagic = "wsversion1"
+	tagsMagic    = "wstags1"
+	// maxRecordLength bounds the JSON document of a record. A header holds
+	// a key of at most 1,024 bytes and at most 10 tags of at most 1,536
+	// bytes each in UTF-8, so 64 KiB leaves ample room.
+	maxRecordLength = 64 << 10
+)
 
-// meta is the metadata of one version or delete marker.
+// meta is the header of a version file: the metadata of one version or
+// delete marker.
 type meta struct {
 	Key          string            `json:"key"`
 	VersionID    string            `json:"version_id"`
@@ -38,6 +52,14 @@ type meta struct {
 	DeleteMarker bool              `json:"delete_marker,omitempty"`
 	ETag         string            `json:"etag,omitempty"`
 	Tags         map[string]string `json:"tags,omitempty"`
+}
+
+// tagSet is the content of a tags file, which replaces the tags in the
+// header of its version.
+type tagSet struct {
+	Key       string            `json:"key"`
+	VersionID string            `json:"version_id"`
+	Tags      map[string]string `json:"tags"`
 }
 
 func (m *meta) version(isLatest bool) whispersync.ObjectVersion {
@@ -52,42 +74,54 @@ func (m *meta) version(isLatest bool) whispersync.ObjectVersion {
 	}
 }
 
-// encodeMeta returns the metadata file content: metaMagic, the hex SHA-256
-// of the JSON document, a newline, and the JSON document.
-func encodeMeta(m *meta) ([]byte, error) {
-	doc, err := json.Marshal(m)
+// encodeRecord returns v as a record with the given magic.
+func encodeRecord(magic string, v any) ([]byte, error) {
+	doc, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode metadata: %w", err)
+		return nil, fmt.Errorf("encode %s record: %w", magic, err)
 	}
 	sum := sha256.Sum256(doc)
-	out := make([]byte, 0, len(metaMagic)+2*len(sum)+1+len(doc))
-	out = append(out, metaMagic...)
+	out := make([]byte, 0, len(magic)+len(sum)*2+len(doc)+16)
+	out = append(out, magic...)
+	out = append(out, ' ')
 	out = hex.AppendEncode(out, sum[:])
+	out = append(out, ' ')
+	out = strconv.AppendInt(out, int64(len(doc)), 10)
 	out = append(out, '\n')
 	return append(out, doc...), nil
 }
 
-// decodeMeta parses a metadata file and checks that it belongs to key and
-// versionID, so a file copied or moved to another folder is not trusted.
-func decodeMeta(data []byte, key, versionID string) (*meta, error) {
-	header, doc, ok := bytes.Cut(data, []byte{'\n'})
-	if !ok || !bytes.HasPrefix(header, []byte(metaMagic)) {
-		return nil, fmt.Errorf("metadata of version %s: unknown format: %w", versionID, ErrCorrupt)
+// decodeRecord reads a record with the given magic from r into v, leaving r
+// at the first byte after the record.
+func decodeRecord(r *bufio.Reader, magic string, v any) error {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("%s record: read header line: %w: %w", magic, ErrCorrupt, err)
 	}
-	want, err := hex.DecodeString(string(header[len(metaMagic):]))
-	sum := sha256.Sum256(doc)
-	if err != nil || !bytes.Equal(want, sum[:]) {
-		return nil, fmt.Errorf("metadata of version %s: %w", versionID, ErrCorrupt)
+	fields := bytes.Fields(line)
+	if len(fields) != 3 || string(fields[0]) != magic {
+		return fmt.Errorf("%s record: unknown format: %w", magic, ErrCorrupt)
+	}
+	want, err := hex.DecodeString(string(fields[1]))
+	if err != nil || len(want) != sha256.Size {
+		return fmt.Errorf("%s record: invalid checksum: %w", magic, ErrCorrupt)
+	}
+	length, err := strconv.Atoi(string(fields[2]))
+	if err != nil || length < 0 || length > maxRecordLength {
+		return fmt.Errorf("%s record: invalid length: %w", magic, ErrCorrupt)
 	}
 
-	var m meta
-	if err := json.Unmarshal(doc, &m); err != nil {
-		return nil, fmt.Errorf("metadata of version %s: %w: %w", versionID, ErrCorrupt, err)
+	doc := make([]byte, length)
+	if _, err := io.ReadFull(r, doc); err != nil {
+		return fmt.Errorf("%s record: read document: %w: %w", magic, ErrCorrupt, err)
 	}
-	if m.Key != key || m.VersionID != versionID {
-		return nil, fmt.Errorf("metadata of version %s names key %q and version %s: %w", versionID, m.Key, m.VersionID, ErrCorrupt)
+	if sum := sha256.Sum256(doc); !bytes.Equal(sum[:], want) {
+		return fmt.Errorf("%s record: %w", magic, ErrCorrupt)
 	}
-	return &m, nil
+	if err := json.Unmarshal(doc, v); err != nil {
+		return fmt.Errorf("%s record: %w: %w", magic, ErrCorrupt, err)
+	}
+	return nil
 }
 
 // checkTags returns an EINVALID error when tags break the limits of S3 object

@@ -1,11 +1,13 @@
 package filestore
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"time"
@@ -66,7 +68,7 @@ func (s *Store) DeleteObject(ctx context.Context, key, versionID string) (whispe
 	unlock := s.keys.lock(key)
 	defer unlock()
 	deleted := whispersync.ObjectVersion{Key: key, VersionID: versionID}
-	m, err := s.readMeta(key, versionID)
+	m, _, err := s.readVersion(key, versionID, false)
 	switch {
 	case err == nil:
 		deleted = m.version(false)
@@ -90,26 +92,18 @@ func (s *Store) GetObject(ctx context.Context, key, versionID string) (*whispers
 	if err := s.check(ctx, key); err != nil {
 		return nil, fmt.Errorf("filestore: get object: %w", err)
 	}
-	for attempt := 1; ; attempt++ {
-		m, err := s.resolve(key, versionID)
-		if err != nil {
-			return nil, fmt.Errorf("filestore: get object: %w", err)
-		}
-		body, err := s.readBody(m)
-		if whispersync.IsNotFound(err) && versionID == "" && attempt < maxResolveAttempts {
-			// A permanent delete removed the newest version after it was
-			// resolved; the next one is now the newest.
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("filestore: get object: %w", err)
-		}
-		return &whispersync.Object{
-			ObjectVersion: m.version(versionID == "" || s.isNewest(key, versionID)),
-			Body:          body,
-			Tags:          copyTags(m.Tags),
-		}, nil
+	m, body, err := s.resolve(key, versionID, true)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: get object: %w", err)
 	}
+	if err := s.readTags(m); err != nil {
+		return nil, fmt.Errorf("filestore: get object: %w", err)
+	}
+	return &whispersync.Object{
+		ObjectVersion: m.version(versionID == "" || s.isNewest(key, versionID)),
+		Body:          body,
+		Tags:          copyTags(m.Tags),
+	}, nil
 }
 
 // GetObjectTagging returns the tags of a version of key, the newest when
@@ -118,8 +112,11 @@ func (s *Store) GetObjectTagging(ctx context.Context, key, versionID string) (ma
 	if err := s.check(ctx, key); err != nil {
 		return nil, fmt.Errorf("filestore: get object tagging: %w", err)
 	}
-	m, err := s.resolve(key, versionID)
+	m, _, err := s.resolve(key, versionID, false)
 	if err != nil {
+		return nil, fmt.Errorf("filestore: get object tagging: %w", err)
+	}
+	if err := s.readTags(m); err != nil {
 		return nil, fmt.Errorf("filestore: get object tagging: %w", err)
 	}
 	return copyTags(m.Tags), nil
@@ -137,16 +134,15 @@ func (s *Store) PutObjectTagging(ctx context.Context, key, versionID string, tag
 
 	unlock := s.keys.lock(key)
 	defer unlock()
-	m, err := s.resolve(key, versionID)
+	m, _, err := s.resolve(key, versionID, false)
 	if err != nil {
 		return fmt.Errorf("filestore: put object tagging: %w", err)
 	}
-	m.Tags = copyTags(tags)
-	data, err := encodeMeta(m)
+	data, err := encodeRecord(tagsMagic, &tagSet{Key: key, VersionID: m.VersionID, Tags: copyTags(tags)})
 	if err != nil {
 		return fmt.Errorf("filestore: put object tagging: %w", err)
 	}
-	if err := s.writeFile(key, metaName(m.VersionID), data); err != nil {
+	if err := s.writeFile(key, tagsName(m.VersionID), data); err != nil {
 		return fmt.Errorf("filestore: put object tagging: %w", err)
 	}
 	return nil
@@ -172,8 +168,8 @@ func checkVersionID(versionID string) error {
 	return nil
 }
 
-// addVersion issues m a version id above the key's newest one, and stores
-// body, unless m is a delete marker, and then m. The caller holds the key's
+// addVersion issues m a version id above the key's newest one and writes
+// the version file: m as its header, then body. The caller holds the key's
 // lock.
 func (s *Store) addVersion(m *meta, body []byte) error {
 	ids, err := s.versionIDs(m.Key)
@@ -188,26 +184,19 @@ func (s *Store) addVersion(m *meta, body []byte) error {
 	m.VersionID = s.clock.next(now, newest)
 	m.LastModified = now
 
-	if !m.DeleteMarker {
-		// The body is in place before the metadata file that makes the
-		// version exist, so no crash can leave a version without a body.
-		if err := s.writeFile(m.Key, bodyName(m.VersionID), body); err != nil {
-			return err
-		}
-	}
-	data, err := encodeMeta(m)
+	header, err := encodeRecord(versionMagic, m)
 	if err != nil {
 		return err
 	}
-	return s.writeFile(m.Key, metaName(m.VersionID), data)
+	return s.writeFile(m.Key, versionName(m.VersionID), header, body)
 }
 
-// removeVersion removes the metadata file, which ends the version, then the
-// body, then the key's folder if nothing else is left in it. The caller
-// holds the key's lock.
+// removeVersion removes the version file, which ends the version, then its
+// tags file, then the key's folder if nothing else is left in it. The
+// caller holds the key's lock.
 func (s *Store) removeVersion(key, versionID string) error {
 	removed := false
-	for _, name := range []string{metaName(versionID), bodyName(versionID)} {
+	for _, name := range []string{versionName(versionID), tagsName(versionID)} {
 		err := s.root.Remove(path.Join(key, name))
 		switch {
 		case err == nil:
@@ -225,45 +214,48 @@ func (s *Store) removeVersion(key, versionID string) error {
 	return s.removeEmptyDirs(key)
 }
 
-// resolve returns the metadata of a version of key, the newest when
-// versionID is empty, and ENOTFOUND when the version does not exist or is a
-// delete marker.
-func (s *Store) resolve(key, versionID string) (*meta, error) {
+// resolve reads a version of key, the newest when versionID is empty, with
+// its body when withBody is set. It returns ENOTFOUND when the version does
+// not exist or is a delete marker. The tags in the returned header may have
+// been replaced since, see readTags.
+func (s *Store) resolve(key, versionID string, withBody bool) (*meta, []byte, error) {
 	if versionID != "" {
 		if err := checkVersionID(versionID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		m, err := s.readMeta(key, versionID)
+		m, body, err := s.readVersion(key, versionID, withBody)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if m.DeleteMarker {
-			return nil, whispersync.Errorf(whispersync.ENOTFOUND,
+			return nil, nil, whispersync.Errorf(whispersync.ENOTFOUND,
 				"version %s of object %s is a delete marker: it has no body and no tags", versionID, quoteKey(key))
 		}
-		return m, nil
+		return m, body, nil
 	}
 
 	for attempt := 1; ; attempt++ {
 		ids, err := s.versionIDs(key)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(ids) == 0 {
-			return nil, whispersync.Errorf(whispersync.ENOTFOUND, "object %s not found", quoteKey(key))
+			return nil, nil, whispersync.Errorf(whispersync.ENOTFOUND, "object %s not found", quoteKey(key))
 		}
-		m, err := s.readMeta(key, ids[0])
+		m, body, err := s.readVersion(key, ids[0], withBody)
 		if whispersync.IsNotFound(err) && attempt < maxResolveAttempts {
+			// A permanent delete removed the newest version after the
+			// folder was read, so the next one is now the newest.
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if m.DeleteMarker {
-			return nil, whispersync.Errorf(whispersync.ENOTFOUND,
+			return nil, nil, whispersync.Errorf(whispersync.ENOTFOUND,
 				"object %s not found: its newest version is a delete marker", quoteKey(key))
 		}
-		return m, nil
+		return m, body, nil
 	}
 }
 
@@ -273,37 +265,68 @@ func (s *Store) isNewest(key, versionID string) bool {
 	return err == nil && len(ids) > 0 && ids[0] == versionID
 }
 
-func (s *Store) readMeta(key, versionID string) (*meta, error) {
-	data, err := s.root.ReadFile(path.Join(key, metaName(versionID)))
+// readVersion reads the header of a version file, and its body when withBody
+// is set. It checks the header against its checksum and the body against
+// the header's size and ETag.
+func (s *Store) readVersion(key, versionID string, withBody bool) (*meta, []byte, error) {
+	f, err := s.root.Open(path.Join(key, versionName(versionID)))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, whispersync.Errorf(whispersync.ENOTFOUND,
+		return nil, nil, whispersync.Errorf(whispersync.ENOTFOUND,
 			"version %s of object %s not found", versionID, quoteKey(key))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read metadata of version %s: %w", versionID, err)
+		return nil, nil, fmt.Errorf("open version %s: %w", versionID, err)
 	}
-	return decodeMeta(data, key, versionID)
+	defer f.Close()
+
+	r := bufio.NewReader(f)
+	var m meta
+	if err := decodeRecord(r, versionMagic, &m); err != nil {
+		return nil, nil, fmt.Errorf("version %s of object %s: %w", versionID, quoteKey(key), err)
+	}
+	if m.Key != key || m.VersionID != versionID {
+		// A version file copied or moved to another place is not trusted.
+		return nil, nil, fmt.Errorf("version %s of object %s names version %s of %s: %w",
+			versionID, quoteKey(key), m.VersionID, quoteKey(m.Key), ErrCorrupt)
+	}
+	if !withBody || m.DeleteMarker {
+		return &m, nil, nil
+	}
+
+	// Read one byte past the size, so that a file that grew is caught.
+	body := make([]byte, m.Size+1)
+	n, err := io.ReadFull(r, body)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("read version %s: %w", versionID, err)
+	}
+	body = body[:n]
+	sum := sha256.Sum256(body)
+	if int64(n) != m.Size || hex.EncodeToString(sum[:]) != m.ETag {
+		return nil, nil, fmt.Errorf("body of version %s of object %s: %w", versionID, quoteKey(key), ErrCorrupt)
+	}
+	return &m, body, nil
 }
 
-// readBody reads the body of version m and checks it against m's size and
-// ETag.
-func (s *Store) readBody(m *meta) ([]byte, error) {
-	body, err := s.root.ReadFile(path.Join(m.Key, bodyName(m.VersionID)))
+// readTags replaces the tags of m with those of its tags file, if
+// PutObjectTagging wrote one.
+func (s *Store) readTags(m *meta) error {
+	f, err := s.root.Open(path.Join(m.Key, tagsName(m.VersionID)))
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, err := s.root.Lstat(path.Join(m.Key, metaName(m.VersionID))); err == nil {
-			// Bodies are written before and removed after their metadata,
-			// so a body missing under existing metadata was lost.
-			return nil, fmt.Errorf("body of version %s of object %s is missing: %w", m.VersionID, quoteKey(m.Key), ErrCorrupt)
-		}
-		return nil, whispersync.Errorf(whispersync.ENOTFOUND,
-			"version %s of object %s not found", m.VersionID, quoteKey(m.Key))
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read body of version %s: %w", m.VersionID, err)
+		return fmt.Errorf("open tags of version %s: %w", m.VersionID, err)
 	}
-	sum := sha256.Sum256(body)
-	if int64(len(body)) != m.Size || hex.EncodeToString(sum[:]) != m.ETag {
-		return nil, fmt.Errorf("body of version %s of object %s: %w", m.VersionID, quoteKey(m.Key), ErrCorrupt)
+	defer f.Close()
+
+	var t tagSet
+	if err := decodeRecord(bufio.NewReader(f), tagsMagic, &t); err != nil {
+		return fmt.Errorf("tags of version %s of object %s: %w", m.VersionID, quoteKey(m.Key), err)
 	}
-	return body, nil
+	if t.Key != m.Key || t.VersionID != m.VersionID {
+		return fmt.Errorf("tags of version %s of object %s name version %s of %s: %w",
+			m.VersionID, quoteKey(m.Key), t.VersionID, quoteKey(t.Key), ErrCorrupt)
+	}
+	m.Tags = t.Tags
+	return nil
 }
