@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/whispersync/whispersync"
@@ -81,6 +82,51 @@ func TestOpenKeyFileCreates(t *testing.T) {
 		t.Errorf("Decrypt after reopen: got %x, %v, want %x", got, err, dk.Plaintext)
 	}
 	assertNoTempFiles(t, dir)
+}
+
+// TestOpenKeyFileConcurrentCreate opens one missing key file from many
+// goroutines: exactly one creates it, and all end up with the same KEK.
+func TestOpenKeyFileConcurrentCreate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	const n = 8
+	rings := make([]*seal.Keyring, n)
+	created := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			rings[i], created[i], err = seal.OpenKeyFile(path)
+			if err != nil {
+				t.Errorf("OpenKeyFile: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	creators := 0
+	for _, c := range created {
+		if c {
+			creators++
+		}
+	}
+	if creators != 1 {
+		t.Errorf("openers that created the file: got %d, want 1", creators)
+	}
+	dk, err := rings[0].GenerateDataKey(ctx, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, kr := range rings {
+		if got, err := kr.Decrypt(ctx, dk.Ciphertext, nil); err != nil || !bytes.Equal(got, dk.Plaintext) {
+			t.Errorf("Decrypt with key ring %d: got %x, %v, want %x", i, got, err, dk.Plaintext)
+		}
+		kr.Close()
+	}
+	assertNoTempFiles(t, filepath.Dir(path))
 }
 
 func TestOpenKeyFileInsecureMode(t *testing.T) {
