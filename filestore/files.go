@@ -127,7 +127,7 @@ func syncRootDir(root *os.Root, dir string) error {
 }
 
 // removeEmptyDirs removes dir and then each parent below the store's root for
-// as long as they are empty. A folder that still holds anything, a temp file
+// as long as they are empty. A folder that still contains anything, a temp file
 // of a write in progress included, stays.
 func (s *Store) removeEmptyDirs(dir string) error {
 	for dir != "." {

@@ -12,7 +12,7 @@
 //	DIR/objects/KEY/~tmp-RANDOM    write in progress, or left by a crash
 //
 // The elements of an object key become nested folders, so the key "a/b" has
-// the folder DIR/objects/a/b, which may also hold the folder of the key
+// the folder DIR/objects/a/b, which may also contain the folder of the key
 // "a/b/c". Key elements may contain only letters, digits and . _ = - (see
 // CheckKey), so they cannot collide with the '@' and '~' file names. Every
 // path is resolved through an os.Root opened on DIR/objects, so even a
@@ -26,14 +26,14 @@
 //
 // A version file starts with a header, the line "wsversion1 HEX LENGTH"
 // followed by a JSON document of LENGTH bytes whose SHA-256 is HEX. The
-// document holds the key, version id, size, time, ETag, delete-marker flag
+// document contains the key, version id, size, time, ETag, delete-marker flag
 // and tags. The body follows the header. Header and body share one file so
-// that a put costs one file sync and one folder sync, and no crash can
-// separate a version from its body. PutObjectTagging, which S3 allows on
-// old versions too, writes a tags file in the same record format instead of
-// rewriting the body. Headers and tags are stored in plaintext. Object
-// bodies are stored as given, because callers seal them before they reach
-// the store.
+// that a put to an existing key costs one file sync and one folder sync,
+// and no crash can separate a version from its body. PutObjectTagging,
+// which S3 allows on old versions too, writes a tags file in the same record
+// format instead of rewriting the body. Headers and tags are stored in
+// plaintext. Object bodies are stored as given, because callers seal them
+// before they reach the store.
 //
 // # Durability
 //
@@ -168,10 +168,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Dir returns the folder that the store was opened on.
-func (s *Store) Dir() string { return s.dir }
-
-// keyLocks hands out one mutex per key in use, and forgets the mutex when no
+// keyLocks hands out one mutex per key in use, and deletes the mutex when no
 // goroutine holds or waits for it, so the map does not grow with the number
 // of keys ever written.
 type keyLocks struct {

@@ -21,6 +21,9 @@ func (s *Store) ListObjectVersions(ctx context.Context, prefix string) ([]whispe
 	if s.closed.Load() {
 		return nil, errors.New("filestore: list object versions: store is closed")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("filestore: list object versions: %w", err)
+	}
 	if err := checkPrefix(prefix); err != nil {
 		return nil, fmt.Errorf("filestore: list object versions: %w", err)
 	}

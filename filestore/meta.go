@@ -36,7 +36,7 @@ const (
 const (
 	versionMagic = "wsversion1"
 	tagsMagic    = "wstags1"
-	// maxRecordLength bounds the JSON document of a record. A header holds
+	// maxRecordLength bounds the JSON document of a record. A header contains
 	// a key of at most 1,024 bytes and at most 10 tags of at most 1,536
 	// bytes each in UTF-8, so 64 KiB leaves ample room.
 	maxRecordLength = 64 << 10

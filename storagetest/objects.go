@@ -1,4 +1,4 @@
-// Package storagetest holds the contract tests of the storage interfaces of
+// Package storagetest contains the contract tests of the storage interfaces of
 // package whispersync. Every implementation runs them from its own tests, so
 // the embedded and the cloud implementations behave alike.
 package storagetest
