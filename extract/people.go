@@ -1,0 +1,338 @@
+package extract
+
+import "strings"
+
+var (
+	givenSet          = wordSet(givenNames, moreGivenNames)
+	surnameSet        = wordSet(surnames)
+	ambiguousNameSet  = wordSet(ambiguousNames)
+	titleSet          = wordSet(titles)
+	relationSet       = wordSet(relationNouns)
+	kinshipSet        = wordSet(kinship)
+	personVerbSet     = wordSet(personVerbsAfter)
+	calendarSet       = wordSet(calendarWords)
+	nonNameSet        = wordSet(nonNames)
+	orgSuffixSet      = wordSet(orgSuffixes)
+	placePrefixSet    = wordSet(placePrefixes)
+	knownPlaceSet     = wordSet(knownPlaces)
+	ambiguousPlaceSet = wordSet(ambiguousPlaces)
+	theBeforeOKSet    = wordSet(theBeforeOK)
+
+	// strongPersonVerbSet follows a person often enough to lift an unknown
+	// capitalized word, or a month that doubles as a name, to a person.
+	strongPersonVerbSet = wordSet(`said says asked asks told tells thinks thought wants wanted agreed agrees mentioned mentions texted emailed called laughed cried smiled gave owes owed played sang pulled handled flagged suggested explained`)
+	// strongPersonCueSet precedes a person as the object of a personal
+	// action.
+	strongPersonCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted thank thanked met meet hug hugged`)
+	// lowercaseCueSet precedes a lowercase name in an all-lowercase
+	// transcript; "and" counts there because names are listed ("me and luca").
+	lowercaseCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted call called thank thanked met meet and hug hugged`)
+	// determinerSet before a capitalized word makes it a thing, not a person:
+	// "the Brightwater people", "the Olive Tree".
+	determinerSet = wordSet(`the a an this that these those every each some any`)
+	// placePrepSet before an unknown capitalized word makes it a place: "out
+	// in Redfield", "over in Millbrook".
+	placePrepSet = wordSet(`in at near from into across around outside inside toward towards visiting past via`)
+	// familyNounSet after "the X" keeps an unknown X a family name.
+	familyNounSet = wordSet(`brothers sisters family families twins kids boys girls household`)
+)
+
+// nameClass is what the analysis decided about one token.
+type nameClass uint8
+
+const (
+	classNone nameClass = iota
+	classPerson
+	classPlace
+	classOrg
+)
+
+// People returns the person names spoken in text, as they appear, without
+// repeats, in order of first mention. Titles are dropped ("Doctor Walsh" is
+// "Walsh"); kinship words such as "Mom" or "Grandpa" are not names, but the
+// name after one is ("Aunt Dolores" is "Dolores").
+func People(text string) []string {
+	toks := tokenize(text)
+	classes := classify(toks)
+	return peopleFrom(toks, classes)
+}
+
+func peopleFrom(toks []token, classes []nameClass) []string {
+	var out []string
+	seen := make(map[string]bool)
+	for i := 0; i < len(toks); i++ {
+		if classes[i] != classPerson {
+			continue
+		}
+		name := toks[i].text
+		key := toks[i].lower
+		// A given name followed by a family name is one person: "Sarah
+		// Chen".
+		if i+1 < len(toks) && classes[i+1] == classPerson && joinsName(toks, i) {
+			name += " " + toks[i+1].text
+			key += " " + toks[i+1].lower
+			i++
+		}
+		if base, ok := pluralFamilyName(key, seen); ok {
+			key = base
+		}
+		if seen[key] || seenAsPart(seen, key) {
+			continue
+		}
+		seen[key] = true
+		out = append(out, name)
+	}
+	return out
+}
+
+// joinsName reports whether tokens i and i+1 form one full name.
+func joinsName(toks []token, i int) bool {
+	a, b := &toks[i], &toks[i+1]
+	if b.commaBefore || a.possessive || a.endsSentence || b.first {
+		return false
+	}
+	if !a.capitalized() || !b.capitalized() {
+		return false
+	}
+	return givenSet[a.lower] && (surnameSet[b.lower] || !givenSet[b.lower])
+}
+
+// seenAsPart reports whether key is one word of a full name already listed,
+// so "Sarah Chen ... Sarah" lists Sarah once.
+func seenAsPart(seen map[string]bool, key string) bool {
+	if strings.Contains(key, " ") {
+		return false
+	}
+	for k := range seen {
+		if first, last, ok := strings.Cut(k, " "); ok && (first == key || last == key) {
+			return true
+		}
+	}
+	return false
+}
+
+// pluralFamilyName maps "kowalskis" to "kowalski" when the singular is a
+// known family name or already listed.
+func pluralFamilyName(key string, seen map[string]bool) (string, bool) {
+	base, ok := strings.CutSuffix(key, "s")
+	if !ok || len(base) < 3 || givenSet[key] {
+		return key, false
+	}
+	if seen[base] || surnameSet[base] {
+		return base, true
+	}
+	return key, false
+}
+
+// classify decides for every token whether it is part of a person name, a
+// place, an organization, or none.
+func classify(toks []token) []nameClass {
+	classes := make([]nameClass, len(toks))
+	markRuns(toks, classes)
+	lowercase := mostlyLowercase(toks)
+	for i := range toks {
+		if classes[i] != classNone {
+			continue
+		}
+		t := &toks[i]
+		if t.capitalized() {
+			classes[i] = classifyCapitalized(toks, classes, i)
+			continue
+		}
+		if lowercase && isLowercaseName(toks, classes, i) {
+			classes[i] = classPerson
+		}
+	}
+	// A capitalized word taken as a name once is that name everywhere, so a
+	// sentence-initial "Dale down the road" counts once "Dale" is known.
+	known := make(map[string]bool)
+	for i := range toks {
+		if classes[i] == classPerson && toks[i].capitalized() {
+			known[toks[i].lower] = true
+		}
+	}
+	for i := range toks {
+		if classes[i] == classNone && known[toks[i].lower] && toks[i].capitalized() {
+			classes[i] = classPerson
+		}
+	}
+	return classes
+}
+
+// markRuns marks runs of capitalized words that name organizations or
+// places by their last or first word: "Hartley Mills", "Willow Lane",
+// "Route Nine".
+func markRuns(toks []token, classes []nameClass) {
+	for i := 0; i < len(toks); {
+		if !toks[i].capitalized() {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(toks) && toks[j].capitalized() && !toks[j].commaBefore && !toks[j].first && !toks[j-1].possessive {
+			j++
+		}
+		if j-i >= 2 {
+			first, last := toks[i].lower, toks[j-1].lower
+			switch {
+			case titleSet[first] && !placePrefixSet[first]:
+				// "Doctor Walsh": a title, decided per token.
+			case orgSuffixSet[last]:
+				mark(classes, i, j, runClass(last))
+			case placePrefixSet[first] && !toks[i].first:
+				mark(classes, i, j, classPlace)
+			case placePrefixSet[first] && (placeSuffixSet[last] || knownPlaceSet[last]):
+				mark(classes, i, j, classPlace)
+			}
+		}
+		i = j
+	}
+}
+
+func mark(classes []nameClass, from, to int, c nameClass) {
+	for k := from; k < to; k++ {
+		classes[k] = c
+	}
+}
+
+// placeSuffixSet is the part of orgSuffixes that names a location rather
+// than a business.
+var placeSuffixSet = wordSet(`park lake lane road rd street st avenue ave boulevard blvd drive way court ct place square plaza bridge station airport peak mountain mountains hill hills valley river creek beach bay island islands county city town village heights falls woods forest trail cafe restaurant bar grill diner pub hotel motel inn hospital clinic school academy college university church chapel temple mosque synagogue market supermarket store shop mall center centre gym library museum theater theatre tree pharmacy bakery`)
+
+func runClass(suffix string) nameClass {
+	if placeSuffixSet[suffix] {
+		return classPlace
+	}
+	return classOrg
+}
+
+// mostlyLowercase reports whether the transcript came without capital
+// letters, in which case names are found by list and context alone.
+func mostlyLowercase(toks []token) bool {
+	var firsts, upperFirsts int
+	for i := range toks {
+		if toks[i].first {
+			firsts++
+			if toks[i].capitalized() || toks[i].text == "I" {
+				upperFirsts++
+			}
+		}
+	}
+	if firsts == 0 {
+		return true
+	}
+	return upperFirsts*2 < firsts
+}
+
+func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
+	t := &toks[i]
+	key := t.lower
+	if nonNameSet[key] || kinshipSet[key] || (titleSet[key] && !givenSet[key]) {
+		return classNone
+	}
+	prev, next := neighbor(toks, i-1), neighbor(toks, i+1)
+	prevLower := ""
+	if prev != nil && !t.first {
+		prevLower = prev.lower
+	}
+	nextLower := ""
+	if next != nil && !next.commaBefore && !t.endsSentence {
+		nextLower = next.lower
+	}
+	// A title right before makes a name: "Mr. Okafor", "uncle Pete".
+	if prev != nil && titleSet[prevLower] && !t.commaBefore && !prev.possessive {
+		if knownPlaceSet[key] && !ambiguousPlaceSet[key] {
+			return classPlace
+		}
+		return classPerson
+	}
+	given := givenSet[key] || hyphenatedGiven(key)
+	family := surnameSet[key]
+	personAfter := t.possessive || strongPersonVerbSet[nextLower]
+	if calendarSet[key] {
+		if given && personAfter && prevLower != "in" && prevLower != "of" && prevLower != "since" && prevLower != "until" {
+			return classPerson
+		}
+		return classNone
+	}
+	if knownPlaceSet[key] {
+		if ambiguousPlaceSet[key] && given && (personAfter || strongPersonCueSet[prevLower]) && !placePrepSet[prevLower] {
+			return classPerson
+		}
+		return classPlace
+	}
+	if determinerSet[prevLower] {
+		plural, _ := pluralFamilyName(key, nil)
+		switch {
+		case plural != key:
+			return classPerson
+		case theBeforeOKSet[nextLower] && (given || family):
+			return classPerson
+		case familyNounSet[nextLower]:
+			return classPerson
+		}
+		return classNone
+	}
+	if placePrepSet[prevLower] && !given && !family {
+		return classPlace
+	}
+	if given || family {
+		if t.first && (ambiguousNameSet[key] || !given) {
+			if personAfter || (given && personVerbSet[nextLower]) {
+				return classPerson
+			}
+			return classNone
+		}
+		return classPerson
+	}
+	if plural, ok := pluralFamilyName(key, nil); ok && plural != key {
+		return classPerson
+	}
+	// An unknown capitalized word needs context to be a person.
+	if personAfter {
+		return classPerson
+	}
+	if t.first {
+		return classNone
+	}
+	if relationSet[prevLower] || strongPersonCueSet[prevLower] {
+		return classPerson
+	}
+	if prevLower == "and" && i >= 2 && classes[i-2] == classPerson {
+		return classPerson
+	}
+	return classNone
+}
+
+// hyphenatedGiven recognizes "jae-won" by its first part.
+func hyphenatedGiven(key string) bool {
+	first, _, ok := strings.Cut(key, "-")
+	return ok && givenSet[first]
+}
+
+// isLowercaseName decides for a lowercase token in a lowercase transcript:
+// it must be an unambiguous given name with person context.
+func isLowercaseName(toks []token, classes []nameClass, i int) bool {
+	t := &toks[i]
+	if !givenSet[t.lower] || ambiguousNameSet[t.lower] {
+		return false
+	}
+	if t.possessive {
+		return true
+	}
+	if next := neighbor(toks, i+1); next != nil && !next.commaBefore && !t.endsSentence && strongPersonVerbSet[next.lower] {
+		return true
+	}
+	prev := neighbor(toks, i-1)
+	if prev == nil || t.first {
+		return false
+	}
+	return lowercaseCueSet[prev.lower] || relationSet[prev.lower] || titleSet[prev.lower]
+}
+
+func neighbor(toks []token, i int) *token {
+	if i < 0 || i >= len(toks) {
+		return nil
+	}
+	return &toks[i]
+}
