@@ -20,9 +20,9 @@
 //
 // A version id is 48 bits of Unix milliseconds, a 32-bit counter and 48
 // random bits, in lowercase base32hex, so ids sort by the time they were
-// issued. The store issues each new version of a key an id above the key's
-// newest one, so the newest version has the highest id even when the wall
-// clock steps back.
+// issued. Open sets the version clock above every stored id, and the clock
+// never goes back, so the newest version of a key has the highest id even
+// when the wall clock steps back.
 //
 // A version file starts with a header, the line "wsversion1 HEX LENGTH"
 // followed by a JSON document of LENGTH bytes whose SHA-256 is HEX. The

@@ -105,7 +105,9 @@ func (s *Store) appendVersions(ctx context.Context, versions []whispersync.Objec
 // recover removes temp files, and tags files whose version file is missing,
 // from every key folder. Both are left only by a crash: a write that never
 // completed, or a permanent delete that removed the version file but not yet
-// its tags file.
+// its tags file. It also sets the version clock above every stored version
+// id, so new versions sort after old ones even if the wall clock is now
+// behind.
 func (s *Store) recover() error {
 	removed := 0
 	err := fs.WalkDir(s.root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
@@ -133,6 +135,9 @@ func (s *Store) recoverFolder(dir string) (int, error) {
 	names := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		names[e.Name()] = true
+		if id, ok := strings.CutPrefix(e.Name(), versionPrefix); ok {
+			s.clock.observe(id)
+		}
 	}
 
 	removed := 0

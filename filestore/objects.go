@@ -168,20 +168,11 @@ func checkVersionID(versionID string) error {
 	return nil
 }
 
-// addVersion issues m a version id above the key's newest one and writes
-// the version file: m as its header, then body. The caller holds the key's
-// lock.
+// addVersion issues m a new version id and writes the version file: m as
+// its header, then body. The caller holds the key's lock.
 func (s *Store) addVersion(m *meta, body []byte) error {
-	ids, err := s.versionIDs(m.Key)
-	if err != nil {
-		return err
-	}
-	newest := ""
-	if len(ids) > 0 {
-		newest = ids[0]
-	}
 	now := time.Now().UTC()
-	m.VersionID = s.clock.next(now, newest)
+	m.VersionID = s.clock.next(now)
 	m.LastModified = now
 
 	header, err := encodeRecord(versionMagic, m)

@@ -25,13 +25,9 @@ type versionClock struct {
 	counter uint32
 }
 
-// next returns a new version id that sorts after newest, the newest existing
-// version id of the key, or after nothing when newest is "".
-func (c *versionClock) next(now time.Time, newest string) string {
+// next returns a new version id.
+func (c *versionClock) next(now time.Time) string {
 	c.mu.Lock()
-	if millis, counter, ok := parseVersionID(newest); ok {
-		c.observe(millis, counter)
-	}
 	nowMillis := uint64(now.UnixMilli()) & (1<<48 - 1)
 	if nowMillis > c.millis {
 		c.millis, c.counter = nowMillis, 0
@@ -51,7 +47,15 @@ func (c *versionClock) next(now time.Time, newest string) string {
 	return versionEncoding.EncodeToString(id[:])
 }
 
-func (c *versionClock) observe(millis uint64, counter uint32) {
+// observe makes every later id sort after id, a stored version id. Ignores
+// ids that versionClock does not issue.
+func (c *versionClock) observe(id string) {
+	millis, counter, ok := parseVersionID(id)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if millis > c.millis || (millis == c.millis && counter > c.counter) {
 		c.millis, c.counter = millis, counter
 	}

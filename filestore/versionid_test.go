@@ -8,34 +8,35 @@ import (
 func TestVersionClockClockStepsBack(t *testing.T) {
 	var c versionClock
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	first := c.next(now, "")
-	second := c.next(now.Add(-time.Hour), "")
+	first := c.next(now)
+	second := c.next(now.Add(-time.Hour))
 	if second <= first {
 		t.Errorf("id after clock stepped back: got %q, want above %q", second, first)
 	}
-	third := c.next(now, "")
+	third := c.next(now)
 	if third <= second {
 		t.Errorf("id in the same millisecond: got %q, want above %q", third, second)
 	}
 }
 
-func TestVersionClockAboveNewest(t *testing.T) {
-	// A fresh clock, as after a restart, whose wall clock is behind the
-	// newest stored version of the key.
+func TestVersionClockAboveObserved(t *testing.T) {
+	// A fresh clock, as after a restart, whose wall clock is behind a
+	// stored version id.
 	var stored versionClock
-	newest := stored.next(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), "")
+	newest := stored.next(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 
 	var c versionClock
-	got := c.next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), newest)
+	c.observe(newest)
+	got := c.next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if got <= newest {
-		t.Errorf("id: got %q, want above newest %q", got, newest)
+		t.Errorf("id: got %q, want above observed %q", got, newest)
 	}
 }
 
 func TestVersionIDFormat(t *testing.T) {
 	var c versionClock
 	now := time.Date(2026, 5, 1, 12, 0, 0, 123e6, time.UTC)
-	id := c.next(now, "")
+	id := c.next(now)
 	if len(id) != versionIDLength {
 		t.Errorf("length of %q: got %d, want %d", id, len(id), versionIDLength)
 	}
@@ -53,7 +54,7 @@ func TestVersionIDFormat(t *testing.T) {
 
 func TestParseVersionIDRejects(t *testing.T) {
 	var c versionClock
-	valid := c.next(time.Now(), "")
+	valid := c.next(time.Now())
 	tests := []string{
 		"",
 		valid[:25],
@@ -67,5 +68,33 @@ func TestParseVersionIDRejects(t *testing.T) {
 		if _, _, ok := parseVersionID(id); ok {
 			t.Errorf("parseVersionID(%q): got ok, want rejected", id)
 		}
+	}
+}
+
+func TestOpenObservesStoredVersionIDs(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	// Versions written while the wall clock was a year ahead.
+	s.clock.next(time.Now().AddDate(1, 0, 0))
+	future, err := s.PutObject(t.Context(), "a/k", []byte("x"), nil)
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	s.Close()
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	got, err := s.PutObject(t.Context(), "b", []byte("y"), nil)
+	if err != nil {
+		t.Fatalf("put after reopen: %v", err)
+	}
+	if got.VersionID <= future.VersionID {
+		t.Errorf("version id after reopen: got %q, want above stored %q", got.VersionID, future.VersionID)
 	}
 }
