@@ -47,11 +47,12 @@
 //
 // # Compatibility
 //
-// Both formats carry a version byte. A later version of this package keeps
-// opening every format version it ever wrote, and the known-answer vectors
-// in testdata pin the bytes of version 1. Any failure to authenticate, for
-// whatever reason, returns the one error ErrDecrypt, so a failure tells an
-// attacker nothing about which check failed.
+// Both formats carry a version byte. Later versions of this package must
+// keep opening every format version they ever wrote, and the known-answer
+// vectors in testdata pin the bytes of version 1. Every failure to
+// authenticate, whatever its cause, is the one error ErrDecrypt (which
+// Sealer wraps in a whispersync.Error), so a failure does not reveal which
+// check failed.
 //
 // # Limits
 //
