@@ -66,15 +66,15 @@ func (c *counts) add(feats []string, k class, weight float64) {
 }
 
 // bayes is a multinomial naive Bayes model over binarized features with
-// additive smoothing. Class priors are uniform: the corpus proportions say
-// nothing about how often a user records each kind of memo.
+// additive smoothing. Class priors are uniform because the corpus
+// proportions do not reflect how often a user records each kind of memo.
 type bayes struct {
 	logp map[string]scores
 }
 
 // smoothing is the additive (Lidstone) smoothing constant; 0.5 was chosen
 // by cross-validation on the built-in corpus.
-var smoothing = 0.5
+const smoothing = 0.5
 
 func train(c *counts) *bayes {
 	vocab := float64(len(c.feat))
@@ -108,7 +108,7 @@ func (m *bayes) score(feats []string) (s scores, known int) {
 // posterior turns scores into probabilities over the first n classes. The
 // naive independence assumption double-counts correlated features (a
 // unigram and the bigrams around it), so scores are divided by temperature
-// before the softmax; prior adds log-odds per class.
+// before the softmax. The prior adds log-odds per class.
 func posterior(s scores, prior scores, n int) scores {
 	var p scores
 	best := math.Inf(-1)

@@ -23,9 +23,9 @@
 // # Unclear and review
 //
 // A memo with fewer than three content words, one the model scores as
-// unclear, or one whose best bucket has a probability below one half is
+// unclear, or one whose best bucket has a probability below 0.6 is
 // unclear: Buckets is empty and NeedsReview is set. A single-bucket verdict
-// below a probability of 0.75 is kept but also marked NeedsReview.
+// below a probability of 0.8 is kept but also marked NeedsReview.
 //
 // # Hints
 //
@@ -46,7 +46,7 @@ import (
 
 // Decision constants. Each was chosen by cross-validation on the built-in
 // corpus (see crossval_test.go), not by looking at evaluation memos.
-var (
+const (
 	// temperature divides summed log-likelihoods before the softmax.
 	temperature = 7.0
 	// hintPrior is the log-odds a folder hint adds to its bucket.
@@ -321,7 +321,8 @@ func (m *Model) segment(text string, allowed [numAgents]bool) ([]span, []run) {
 	return spans, segmentRuns(unitScores, contents, allowed)
 }
 
-// lead is how far, in nats, class k scores above the best other agent class.
+// lead returns how far, in nats, class k scores above the best other agent
+// class.
 func lead(s scores, k class) float64 {
 	other := math.Inf(-1)
 	for c := range class(numAgents) {
@@ -351,8 +352,8 @@ func folderPrior(folder string) scores {
 	return prior
 }
 
-// topTerms names the n features of feats that most favour class k over the
-// other classes, strongest first; ties are broken by name so the reason is
+// topTerms lists the n features of feats that most favour class k over the
+// other classes, strongest first. Ties are broken by name, so the reason is
 // deterministic.
 func (m *Model) topTerms(feats []string, k class, n int) string {
 	type term struct {

@@ -31,7 +31,7 @@ type part struct {
 	text  string
 }
 
-// loadCorpus parses every corpus file in name order, so training sees the
+// loadCorpus parses every corpus file in name order, so training reads the
 // memos in the same order on every run.
 func loadCorpus(fsys fs.FS) ([]memo, error) {
 	names, err := fs.Glob(fsys, "corpus/*.txt")
@@ -102,7 +102,7 @@ func parseMixed(block string) (memo, error) {
 			continue
 		}
 		if len(m.parts) == 0 {
-			return memo{}, fmt.Errorf("text before the first [bucket] tag")
+			return memo{}, fmt.Errorf("text before the first [bucket] tag: start each part with its bucket in brackets")
 		}
 		p := &m.parts[len(m.parts)-1]
 		p.text += " " + line

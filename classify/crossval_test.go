@@ -10,111 +10,132 @@ import (
 	"github.com/whispersync/whispersync"
 )
 
-// crossValidate trains on k-1 folds of the built-in corpus and classifies
-// the held-out fold, for each of k folds. Memo i belongs to fold i mod k,
-// so the split is the same on every run.
-func crossValidate(t testing.TB, k int) (correct, total int, confusion map[string]int) {
+// folds is the number of cross-validation folds. Memo i belongs to fold
+// i mod folds, so the split is the same on every run.
+const folds = 5
+
+// splitFold returns the memos outside fold and the memos inside it.
+func splitFold(memos []memo, fold int) (train, test []memo) {
+	for i, m := range memos {
+		if i%folds == fold {
+			test = append(test, m)
+		} else {
+			train = append(train, m)
+		}
+	}
+	return train, test
+}
+
+func corpusMemos(t *testing.T) []memo {
 	t.Helper()
 	memos, err := loadCorpus(corpusFS)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("load corpus: %v", err)
 	}
-	confusion = make(map[string]int)
-	for fold := range k {
-		var train, test []memo
-		for i, m := range memos {
-			if i%k == fold {
-				test = append(test, m)
-			} else {
-				train = append(train, m)
-			}
-		}
+	return memos
+}
+
+func classifyPlain(t *testing.T, m *Model, text string) whispersync.Classification {
+	t.Helper()
+	cl, err := m.Classify(context.Background(), text, whispersync.Hints{})
+	if err != nil {
+		t.Fatalf("Classify: %v", err)
+	}
+	return cl
+}
+
+func TestCrossValidationCorpus(t *testing.T) {
+	memos := corpusMemos(t)
+	confusion := make(map[string]int)
+	correct := 0
+	for fold := range folds {
+		train, test := splitFold(memos, fold)
 		model, err := build(train, nil)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("build: %v", err)
 		}
+
 		for _, m := range test {
 			want, wantBuckets := m.buckets()
-			got, err := model.Classify(context.Background(), m.text, whispersync.Hints{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			total++
+			got := classifyPlain(t, model, m.text)
 			if got.Bucket == want && (want != whispersync.BucketMixed || slices.Equal(got.Buckets, wantBuckets)) {
 				correct++
 			}
 			confusion[fmt.Sprintf("%s->%s", want, got.Bucket)]++
 		}
 	}
-	return correct, total, confusion
-}
 
-func TestCrossValidation(t *testing.T) {
-	correct, total, confusion := crossValidate(t, 5)
-	acc := float64(correct) / float64(total)
-	t.Logf("5-fold accuracy on the built-in corpus: %d/%d = %.3f", correct, total, acc)
+	acc := float64(correct) / float64(len(memos))
+	t.Logf("%d-fold accuracy on the built-in corpus: %d/%d = %.3f", folds, correct, len(memos), acc)
 	t.Logf("confusion (want->got): %v", confusion)
-	if acc < 0.85 {
-		t.Errorf("cross-validated accuracy: got %.3f, want at least 0.85", acc)
+	if acc < 0.9 {
+		t.Errorf("cross-validated accuracy: got %.3f, want at least 0.9", acc)
 	}
 }
 
-// TestCrossValidationComposed checks the segmentation on memos composed
-// from held-out corpus memos: several memos of one bucket joined into a long
-// memo must stay single-bucket, and two memos of different buckets joined
-// with a spoken transition must come out mixed with both buckets.
-func TestCrossValidationComposed(t *testing.T) {
-	memos, err := loadCorpus(corpusFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const k = 5
-	transitions := []string{" Oh and ", " Anyway, ", " Other thing, ", " ", " And then ", " Also, "}
-	var longOK, longN, mixedOK, mixedN int
-	for fold := range k {
-		var train []memo
-		byClass := make(map[class][]memo)
-		for i, m := range memos {
-			if i%k != fold {
-				train = append(train, m)
-				continue
+// composedScore counts how a model does on memos composed from the
+// single-bucket memos of one held-out fold.
+type composedScore struct {
+	longOK, long, mixedOK, mixed int
+}
+
+// transitions join the two parts of a composed mixed memo, as people do in
+// speech, including no transition at all.
+var transitions = []string{" Oh and ", " Anyway, ", " Other thing, ", " ", " And then ", " Also, "}
+
+// scoreComposed joins four memos of one bucket into a long memo, which must
+// stay single-bucket. It joins two memos of different buckets with a
+// transition, which must come out mixed with both buckets.
+func scoreComposed(t *testing.T, model *Model, byClass map[class][]memo, s *composedScore) {
+	t.Helper()
+	for c := range class(numAgents) {
+		ms := byClass[c]
+		for i := 0; i+4 <= len(ms); i += 4 {
+			var texts []string
+			for _, m := range ms[i : i+4] {
+				texts = append(texts, m.text)
 			}
+			s.long++
+			if classifyPlain(t, model, strings.Join(texts, " ")).Bucket == classBucket[c] {
+				s.longOK++
+			}
+		}
+
+		other := byClass[(c+1)%numAgents]
+		for i := 0; i < len(ms) && i < len(other); i++ {
+			text := ms[i].text + transitions[i%len(transitions)] + other[i].text
+			got := classifyPlain(t, model, text)
+			s.mixed++
+			if got.Bucket == whispersync.BucketMixed && len(got.Buckets) == 2 {
+				s.mixedOK++
+			}
+		}
+	}
+}
+
+func TestCrossValidationComposed(t *testing.T) {
+	memos := corpusMemos(t)
+	var s composedScore
+	for fold := range folds {
+		train, test := splitFold(memos, fold)
+		model, err := build(train, nil)
+		if err != nil {
+			t.Fatalf("build: %v", err)
+		}
+
+		byClass := make(map[class][]memo)
+		for _, m := range test {
 			if len(m.parts) == 1 && m.parts[0].class != classUnclear {
 				byClass[m.parts[0].class] = append(byClass[m.parts[0].class], m)
 			}
 		}
-		model, err := build(train, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for c := range class(numAgents) {
-			ms := byClass[c]
-			for i := 0; i+4 <= len(ms); i += 4 {
-				var parts []string
-				for _, m := range ms[i : i+4] {
-					parts = append(parts, m.text)
-				}
-				got, _ := model.Classify(context.Background(), strings.Join(parts, " "), whispersync.Hints{})
-				longN++
-				if got.Bucket == classBucket[c] {
-					longOK++
-				}
-			}
-			d := (c + 1) % numAgents
-			for i := 0; i < len(ms) && i < len(byClass[d]); i++ {
-				text := ms[i].text + transitions[i%len(transitions)] + byClass[d][i].text
-				got, _ := model.Classify(context.Background(), text, whispersync.Hints{})
-				mixedN++
-				if got.Bucket == whispersync.BucketMixed && len(got.Buckets) == 2 {
-					mixedOK++
-				}
-			}
-		}
+		scoreComposed(t, model, byClass, &s)
 	}
-	longAcc := float64(longOK) / float64(longN)
-	mixedAcc := float64(mixedOK) / float64(mixedN)
-	t.Logf("long single-bucket memos kept single: %d/%d = %.3f", longOK, longN, longAcc)
-	t.Logf("composed mixed memos found mixed: %d/%d = %.3f", mixedOK, mixedN, mixedAcc)
+
+	longAcc := float64(s.longOK) / float64(s.long)
+	mixedAcc := float64(s.mixedOK) / float64(s.mixed)
+	t.Logf("long single-bucket memos kept single: %d/%d = %.3f", s.longOK, s.long, longAcc)
+	t.Logf("composed mixed memos found mixed: %d/%d = %.3f", s.mixedOK, s.mixed, mixedAcc)
 	if longAcc < 0.9 {
 		t.Errorf("long single-bucket accuracy: got %.3f, want at least 0.9", longAcc)
 	}

@@ -41,7 +41,7 @@ func TestEvaluateDevCorpus(t *testing.T) {
 
 	m := newModel(t, classify.Options{})
 	confusion := make(map[whispersync.Bucket]map[whispersync.Bucket]int)
-	correct, setsCorrect := 0, 0
+	correct, setsCorrect, review := 0, 0, 0
 	for _, name := range names {
 		text, err := os.ReadFile(filepath.Join(devDir, name))
 		if err != nil {
@@ -56,6 +56,9 @@ func TestEvaluateDevCorpus(t *testing.T) {
 			confusion[want.Bucket] = make(map[whispersync.Bucket]int)
 		}
 		confusion[want.Bucket][got.Bucket]++
+		if got.NeedsReview {
+			review++
+		}
 		if got.Bucket == want.Bucket {
 			correct++
 			if sameBuckets(got.Buckets, want.Buckets) {
@@ -68,7 +71,8 @@ func TestEvaluateDevCorpus(t *testing.T) {
 	}
 
 	acc := float64(correct) / float64(len(names))
-	t.Logf("bucket accuracy: %d/%d = %.3f; with the full bucket list: %d/%d", correct, len(names), acc, setsCorrect, len(names))
+	t.Logf("bucket accuracy: %d/%d = %.3f, with the full bucket list: %d/%d", correct, len(names), acc, setsCorrect, len(names))
+	t.Logf("marked for review: %d/%d", review, len(names))
 	for _, b := range []whispersync.Bucket{whispersync.BucketWork, whispersync.BucketMemory, whispersync.BucketIdea, whispersync.BucketMixed, whispersync.BucketUnclear} {
 		var row []string
 		for _, g := range []whispersync.Bucket{whispersync.BucketWork, whispersync.BucketMemory, whispersync.BucketIdea, whispersync.BucketMixed, whispersync.BucketUnclear} {

@@ -20,9 +20,9 @@ var topicShifts = [][]string{
 	{"and", "i"}, {"and", "we"}, {"so", "i"}, {"so", "we"}, {"idea"},
 }
 
-// minUnitWords is the smallest unit kept on its own; shorter pieces are
-// joined to their neighbour because a few words carry too little evidence
-// and would only add noise to the segmentation.
+// minUnitWords is the smallest number of words a unit keeps on its own.
+// Shorter pieces are joined to a neighbour because a few words carry too
+// little evidence and would only add noise to the segmentation.
 const minUnitWords = 5
 
 type wordPos struct {
@@ -64,7 +64,20 @@ func units(text string) []span {
 	return joinShort(text, ws, cuts)
 }
 
+// shiftStarts holds the first word of every topic shift, to skip most words
+// without comparing sequences.
+var shiftStarts = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, seq := range topicShifts {
+		m[seq[0]] = true
+	}
+	return m
+}()
+
 func matchesShift(ws []wordPos) bool {
+	if !shiftStarts[ws[0].w] {
+		return false
+	}
 next:
 	for _, seq := range topicShifts {
 		if len(seq) > len(ws) {

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// fillers are spoken noise that a speech-to-text engine writes out: they say
-// nothing about the kind of memo and are dropped before features are built.
+// fillers are spoken noise that a speech-to-text engine writes out. They
+// carry no evidence about the kind of memo, so features never include them.
 var fillers = set(
 	"um", "umm", "uh", "uhh", "uhm", "erm", "er", "ah", "hmm", "mm", "mhm", "huh",
 	"like", "okay", "ok", "alright", "yeah", "yep", "well", "oh", "so", "just",
@@ -36,9 +36,9 @@ var stopwords = set(
 	"#num",
 )
 
-// numberWords are spelled-out numbers. Like digits they become "#num": a
-// number says nothing about the kind of memo, and speech-to-text engines
-// spell out locker numbers and parking levels as often as prices.
+// numberWords are spelled-out numbers. Like digits they become "#num",
+// because a number carries no evidence about the kind of memo and
+// speech-to-text engines spell out locker numbers as often as prices.
 var numberWords = set(
 	"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 	"nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
@@ -59,16 +59,18 @@ func set(words ...string) map[string]bool {
 // apostrophes removed ("didn't" becomes "didnt") and a possessive "'s"
 // dropped. Numbers become "#num". Fillers are left in; callers drop them.
 func words(text string) []string {
-	var out []string
-	var b strings.Builder
-	flush := func() {
-		if b.Len() == 0 {
+	out := make([]string, 0, len(text)/5)
+	start := -1
+	plain := true // the current word is lowercase without apostrophes
+	flush := func(end int) {
+		if start < 0 {
 			return
 		}
-		w := b.String()
-		b.Reset()
-		w = strings.TrimSuffix(w, "'s")
-		w = strings.ReplaceAll(w, "'", "")
+		w := text[start:end]
+		start = -1
+		if !plain {
+			w = normalizeWord(w)
+		}
 		if w == "" {
 			return
 		}
@@ -77,20 +79,31 @@ func words(text string) []string {
 		}
 		out = append(out, w)
 	}
-	for _, r := range text {
+	for i, r := range text {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(unicode.ToLower(r))
-		case r == '\'' || r == '\u2019':
-			if b.Len() > 0 {
-				b.WriteByte('\'')
+			if start < 0 {
+				start, plain = i, true
 			}
+			if plain && !unicode.IsLower(r) && !unicode.IsDigit(r) {
+				plain = false
+			}
+		case (r == '\'' || r == '\u2019') && start >= 0:
+			plain = false
 		default:
-			flush()
+			flush(i)
 		}
 	}
-	flush()
+	flush(len(text))
 	return out
+}
+
+// normalizeWord lowercases w and removes its apostrophes and a possessive
+// "'s"; w holds letters, digits and apostrophes only.
+func normalizeWord(w string) string {
+	w = strings.ToLower(strings.ReplaceAll(w, "\u2019", "'"))
+	w = strings.TrimSuffix(w, "'s")
+	return strings.ReplaceAll(w, "'", "")
 }
 
 // stem removes common English inflections so that "baked", "baking" and
