@@ -47,7 +47,10 @@ type word struct {
 // punctuation. A memory or an idea, which commits to no task, yields none:
 // items must open with a task verb and name what they act on.
 func ActionItems(text string) []string {
-	toks := tokenize(text)
+	return actionItemsFrom(tokenize(text))
+}
+
+func actionItemsFrom(toks []token) []string {
 	var items [][]word
 	listMode := false
 	previousHadItems := false
@@ -151,7 +154,12 @@ func isFiller(words []word, i int) bool {
 	if !softFillerSet[w.lower] {
 		return false
 	}
-	atEdge := i == 0 || w.comma || i+1 >= len(words) || words[i+1].comma
+	nextComma := i+1 >= len(words) || words[i+1].comma
+	if w.lower == "so" {
+		// ", so I need to" joins two clauses; only an opening "so" is noise.
+		return i == 0 || nextComma
+	}
+	atEdge := i == 0 || w.comma || nextComma
 	if w.lower == "like" && i+1 < len(words) && numberWordSet[words[i+1].lower] {
 		return true
 	}

@@ -272,3 +272,26 @@ func FuzzExtract(f *testing.F) {
 		extract.Terms(text)
 	})
 }
+
+func TestSummary(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want string
+	}{
+		{"fillers and short openers", "Um. Okay so, uh, the western blot failed again. Third time.", "The western blot failed again."},
+		{"lowercase transcript", "quick one. the call with the flooring contractor got moved to thursday, so i need to send plans.", "The call with the flooring contractor got moved to thursday, so I need to send plans."},
+		{"two short sentences", "The call moved to Thursday. Bea needs the plans before then.", "The call moved to Thursday. Bea needs the plans before then."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := extract.Summary(tt.text, 200); got != tt.want {
+				t.Errorf("Summary: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	long := strings.Repeat("word ", 100)
+	if got := extract.Summary(long, 50); len(got) > 50 || !strings.HasSuffix(got, "…") {
+		t.Errorf("Summary(long, 50): got %q (%d bytes), want at most 50 bytes ending in …", got, len(got))
+	}
+}

@@ -25,7 +25,10 @@ var stopwordSet = wordSet(stopwords)
 // all give "walk", without repeats, in order of first use. A search query
 // passed through Terms meets the terms of the memos it should find.
 func Terms(text string) []string {
-	toks := tokenize(text)
+	return termsFrom(tokenize(text))
+}
+
+func termsFrom(toks []token) []string {
 	seen := make(map[string]bool, len(toks))
 	var out []string
 	for i := range toks {
