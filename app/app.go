@@ -162,15 +162,7 @@ func (a *App) User(ctx context.Context, name string, create bool) (*whispersync.
 
 // Recover queues again the memos whose message a crash may have lost.
 func (a *App) Recover(ctx context.Context) error {
-	users, err := a.Accounts.ListUsers(ctx)
-	if err != nil {
-		return fmt.Errorf("app: list users: %w", err)
-	}
-	owners := make([]string, len(users))
-	for i, u := range users {
-		owners[i] = u.ID
-	}
-	_, err = a.Pipeline.Recover(ctx, owners)
+	_, err := a.Pipeline.Recover(ctx, 0)
 	return err
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/whispersync/whispersync"
 )
@@ -115,14 +117,13 @@ func appendBucket(list []whispersync.Bucket, b whispersync.Bucket) []whispersync
 	return append(list, b)
 }
 
-// Recover queues again every memo of the owners that was stored but whose
-// message may have been lost in a crash between the commit and the send.
-// Duplicate messages are harmless: processing is idempotent.
-//
-// It acts only when the queue is empty, visible and in flight, because a
-// memo with a message still queued is not lost; memos whose message is in
-// the dead-letter queue stay there until a redrive.
-func (p *Pipeline) Recover(ctx context.Context, owners []string) (int, error) {
+// Recover queues again every memo that was stored at least minAge ago but is
+// still in the outbox, because a crash may have lost its message between the
+// commit and the send. Duplicate messages are harmless, since processing is
+// idempotent, but cost work, so Recover acts only when the queue is empty,
+// visible and in flight, and skips memos whose message is in the dead-letter
+// queue: those wait for a redrive.
+func (p *Pipeline) Recover(ctx context.Context, minAge time.Duration) (int, error) {
 	visible, inFlight, err := p.queue.Depth(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("pipeline: queue depth: %w", err)
@@ -139,38 +140,36 @@ func (p *Pipeline) Recover(ctx context.Context, owners []string) (int, error) {
 		for _, l := range letters {
 			var m message
 			if json.Unmarshal(l.Body, &m) == nil {
-				dead[m.Owner+"/"+m.Memo] = true
+				dead[outboxKey(m.Owner, m.Memo)] = true
 			}
 		}
 	}
 
-	n := 0
-	for _, owner := range owners {
-		items, err := p.tables.Query(ctx, whispersync.Query{Table: tableOutbox, Owner: owner})
-		if err != nil {
-			return n, fmt.Errorf("pipeline: read outbox: %w", err)
-		}
-		var bodies [][]byte
-		for _, it := range items {
-			if dead[owner+"/"+it.Key] {
-				continue
-			}
-			version, _ := strconv.Atoi(it.Attrs["version"])
-			if version == 0 {
-				version = 1
-			}
-			bodies = append(bodies, fmt.Appendf(nil, `{"owner":%q,"memo":%q,"version":%d}`, owner, it.Key, version))
-		}
-		if len(bodies) == 0 {
+	items, err := p.tables.Query(ctx, whispersync.Query{Table: tableOutbox, Owner: systemOwner})
+	if err != nil {
+		return 0, fmt.Errorf("pipeline: read outbox: %w", err)
+	}
+	cutoff := p.now().Add(-minAge)
+	var bodies [][]byte
+	for _, it := range items {
+		created, _ := time.Parse(timeLayout, it.Attrs["created"])
+		owner, memo, ok := strings.Cut(it.Key, "/")
+		if !ok || dead[it.Key] || created.After(cutoff) {
 			continue
 		}
-		if _, err := p.queue.SendMessageBatch(ctx, bodies); err != nil {
-			return n, fmt.Errorf("pipeline: queue recovered memos: %w", err)
+		version, _ := strconv.Atoi(it.Attrs["version"])
+		body, err := json.Marshal(message{Owner: owner, Memo: memo, Version: max(version, 1)})
+		if err != nil {
+			return 0, fmt.Errorf("pipeline: encode message: %w", err)
 		}
-		n += len(bodies)
+		bodies = append(bodies, body)
 	}
-	if n > 0 {
-		p.log.Info("queued unfinished memos again", "count", n)
+	if len(bodies) == 0 {
+		return 0, nil
 	}
-	return n, nil
+	if _, err := p.queue.SendMessageBatch(ctx, bodies); err != nil {
+		return 0, fmt.Errorf("pipeline: queue recovered memos: %w", err)
+	}
+	p.log.Info("queued unfinished memos again", "count", len(bodies))
+	return len(bodies), nil
 }

@@ -110,7 +110,7 @@ func (p *Pipeline) store(ctx context.Context, s Submission, id, text, hash strin
 	writes := []whispersync.Write{
 		{Table: tableMemos, Item: memo, Condition: whispersync.IfAbsent},
 		{Table: tableMemoHashes, Item: whispersync.Item{Owner: s.Owner, Key: hash, Attrs: map[string]string{"memo": id}}, Condition: whispersync.IfAbsent},
-		{Table: tableOutbox, Item: whispersync.Item{Owner: s.Owner, Key: id, Attrs: map[string]string{"version": "1", "created": now.Format(timeLayout)}}},
+		{Table: tableOutbox, Item: whispersync.Item{Owner: systemOwner, Key: outboxKey(s.Owner, id), Attrs: map[string]string{"version": "1", "created": now.Format(timeLayout)}}},
 	}
 	if err := p.audit(ctx, s.Actor, whispersync.AuditEvent{Action: "memo.create", Resource: memoResource(s.Owner, id), Detail: map[string]string{"bytes": fmt.Sprint(len(s.Raw)), "object_version": obj.VersionID}}); err != nil {
 		p.removeOrphan(ctx, key, obj.VersionID)
@@ -185,6 +185,13 @@ func (p *Pipeline) quarantine(ctx context.Context, s Submission, rejection *whis
 }
 
 func memoResource(owner, id string) string { return "memo:" + owner + "/" + id }
+
+// systemOwner is the partition of items that belong to the deployment, not
+// to a user, such as the outbox.
+const systemOwner = "_system"
+
+// outboxKey names a memo in the outbox: owner, a slash, memo id.
+func outboxKey(owner, id string) string { return owner + "/" + id }
 
 func memoAttrs(status whispersync.MemoStatus, bucket whispersync.Bucket, version int, created, updated interface{ Format(string) string }) map[string]string {
 	attrs := map[string]string{

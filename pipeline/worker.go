@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -24,6 +23,11 @@ type WorkerOptions struct {
 	Visibility time.Duration
 	// Idle is the pause after an empty receive; default 200 ms.
 	Idle time.Duration
+	// RecoverEvery is how often an idle worker looks for memos whose
+	// message a crash lost (see Recover); default 30 seconds. Memos younger
+	// than RecoverAfter, default 1 minute, are left alone.
+	RecoverEvery time.Duration
+	RecoverAfter time.Duration
 	// OnDone, when set, is called after a memo reached a final state.
 	OnDone func(owner, memo string, status whispersync.MemoStatus)
 }
@@ -41,6 +45,12 @@ func (o *WorkerOptions) defaults() {
 	if o.Idle <= 0 {
 		o.Idle = 200 * time.Millisecond
 	}
+	if o.RecoverEvery <= 0 {
+		o.RecoverEvery = 30 * time.Second
+	}
+	if o.RecoverAfter <= 0 {
+		o.RecoverAfter = time.Minute
+	}
 }
 
 // Run consumes the queue until ctx is done.
@@ -48,10 +58,17 @@ func (p *Pipeline) Run(ctx context.Context, opts WorkerOptions) error {
 	opts.defaults()
 	p.log.Info("worker started", "concurrency", opts.Concurrency)
 	defer p.log.Info("worker stopped")
+	lastRecover := time.Now()
 	for ctx.Err() == nil {
 		n, err := p.ProcessBatch(ctx, opts)
 		if err != nil && ctx.Err() == nil {
 			p.log.Error("receive from queue failed", "err", err)
+		}
+		if n == 0 && time.Since(lastRecover) >= opts.RecoverEvery {
+			lastRecover = time.Now()
+			if _, err := p.Recover(ctx, opts.RecoverAfter); err != nil && ctx.Err() == nil {
+				p.log.Error("recover unqueued memos failed", "err", err)
+			}
 		}
 		if n == 0 || err != nil {
 			select {
@@ -217,7 +234,7 @@ func (p *Pipeline) process(ctx context.Context, msg message) (whispersync.MemoSt
 		rec.People, rec.ActionItems, rec.Outputs = out.people, out.actionItems, out.outputs
 	}
 
-	writes = append(writes, whispersync.Write{Table: tableOutbox, Item: whispersync.Item{Owner: msg.Owner, Key: msg.Memo}, Delete: true})
+	writes = append(writes, whispersync.Write{Table: tableOutbox, Item: whispersync.Item{Owner: systemOwner, Key: outboxKey(msg.Owner, msg.Memo)}, Delete: true})
 	update, err := p.updatedMemo(ctx, msg.Owner, msg.Memo, item, rec, status, cls.Bucket)
 	if err != nil {
 		return "", err
@@ -262,6 +279,3 @@ func (p *Pipeline) readTranscript(ctx context.Context, owner, id string, version
 func objectIdentity(kind, owner, id string, version int) seal.Identity {
 	return seal.Identity{Owner: owner, Kind: kind, ID: id, Version: version}
 }
-
-// errPermanent marks failures that no retry can fix.
-var errPermanent = errors.New("permanent failure")
