@@ -1,13 +1,12 @@
 package audit
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"hash"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +44,15 @@ func HashValue(key []byte, value string) string {
 	mac.Write([]byte(value))
 	return hex.EncodeToString(mac.Sum(nil))
 }
+
+// maxLineBytes is the longest line of a segment. It keeps every length in
+// the canonical encoding far below the 4 GiB that its 4-byte counts can
+// express.
+const maxLineBytes = 1 << 20
+
+// lineOverhead bounds the bytes of a line outside its body members: seq,
+// prev, hash and the JSON around them.
+const lineOverhead = 256
 
 // chainTag starts the canonical encoding. It names the format so that a
 // later version cannot produce the same bytes.
@@ -85,12 +93,12 @@ func (b *body) appendCanonical(dst []byte) []byte {
 }
 
 func appendString(dst []byte, s string) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
+	dst = appendCount(dst, len(s))
 	return append(dst, s...)
 }
 
 func appendMap(dst []byte, m map[string]string) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m)))
+	dst = appendCount(dst, len(m))
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -125,43 +133,130 @@ type record struct {
 	canonical []byte
 }
 
+// bodyMemberNames are the JSON names of the string members of a body, in
+// line and canonical order. The members marked optional are omitted when
+// empty.
+var bodyMemberNames = [...]struct {
+	name     string
+	optional bool
+}{
+	{`"time":`, false},
+	{`"principal":`, false},
+	{`"action":`, false},
+	{`"resource":`, true},
+	{`"outcome":`, false},
+	{`"source":`, true},
+	{`"request_id":`, true},
+}
+
 // newRecord prepares ev for the writer. It replaces the values of ev.Hashed
-// by their HMACs under key.
-func newRecord(ev whispersync.AuditEvent, key []byte) (record, error) {
+// by their HMACs under mac, a keyed HMAC-SHA256 that it resets before each
+// use.
+func newRecord(ev whispersync.AuditEvent, mac hash.Hash) (record, error) {
 	t := ev.Time.UTC()
 	if t.Year() < 0 || t.Year() > 9999 {
 		return record{}, fmt.Errorf("event time %v is outside the years 0 to 9999", t)
 	}
-	b := body{
-		Time:      t.Format(time.RFC3339Nano),
-		Principal: validUTF8(ev.Principal),
-		Action:    validUTF8(ev.Action),
-		Resource:  validUTF8(ev.Resource),
-		Outcome:   validUTF8(ev.Outcome),
-		Source:    validUTF8(ev.Source),
-		RequestID: validUTF8(ev.RequestID),
+	fields := [...]string{
+		t.Format(time.RFC3339Nano),
+		validUTF8(ev.Principal),
+		validUTF8(ev.Action),
+		validUTF8(ev.Resource),
+		validUTF8(ev.Outcome),
+		validUTF8(ev.Source),
+		validUTF8(ev.RequestID),
 	}
-	if len(ev.Detail) > 0 {
-		b.Detail = make(map[string]string, len(ev.Detail))
-		for k, v := range ev.Detail {
-			b.Detail[validUTF8(k)] = validUTF8(v)
+	detail := sortedPairs(ev.Detail, validUTF8)
+	hashed := sortedPairs(ev.Hashed, func(v string) string {
+		mac.Reset()
+		mac.Write([]byte(v))
+		var sum [sha256.Size]byte
+		return hex.EncodeToString(mac.Sum(sum[:0]))
+	})
+
+	var members, canonical []byte
+	for i, f := range fields {
+		canonical = appendString(canonical, f)
+		if f == "" && bodyMemberNames[i].optional {
+			continue
 		}
+		if i > 0 {
+			members = append(members, ',')
+		}
+		members = append(members, bodyMemberNames[i].name...)
+		members = appendJSONString(members, f)
 	}
-	if len(ev.Hashed) > 0 {
-		b.Hashed = make(map[string]string, len(ev.Hashed))
-		for k, v := range ev.Hashed {
-			b.Hashed[validUTF8(k)] = HashValue(key, v)
+	for _, m := range [...]struct {
+		name  string
+		pairs [][2]string
+	}{{`,"detail":{`, detail}, {`,"hashed":{`, hashed}} {
+		canonical = appendCount(canonical, len(m.pairs))
+		if len(m.pairs) == 0 {
+			continue
 		}
+		members = append(members, m.name...)
+		for i, pair := range m.pairs {
+			canonical = appendString(appendString(canonical, pair[0]), pair[1])
+			if i > 0 {
+				members = append(members, ',')
+			}
+			members = appendJSONString(members, pair[0])
+			members = append(members, ':')
+			members = appendJSONString(members, pair[1])
+		}
+		members = append(members, '}')
 	}
 
-	members, err := json.Marshal(&b)
-	if err != nil {
-		return record{}, fmt.Errorf("encode entry: %w", err)
+	if len(members)+lineOverhead > maxLineBytes {
+		return record{}, whispersync.Errorf(whispersync.EINVALID, "audit event is %d bytes encoded, more than the limit of %d: shorten its detail", len(members), maxLineBytes-lineOverhead)
 	}
-	return record{
-		members:   members[1 : len(members)-1],
-		canonical: b.appendCanonical(nil),
-	}, nil
+	return record{members: members, canonical: canonical}, nil
+}
+
+// sortedPairs returns the pairs of m with valid UTF-8 keys and values mapped
+// by value, in increasing byte order of the keys. When two keys become one,
+// one of their values is kept.
+func sortedPairs(m map[string]string, value func(string) string) [][2]string {
+	if len(m) == 0 {
+		return nil
+	}
+	pairs := make([][2]string, 0, len(m))
+	for k, v := range m {
+		pairs = append(pairs, [2]string{validUTF8(k), value(v)})
+	}
+	slices.SortFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	return slices.CompactFunc(pairs, func(a, b [2]string) bool { return a[0] == b[0] })
+}
+
+// appendJSONString appends s, which must be valid UTF-8, as a JSON string.
+// It escapes only what JSON requires: quotation mark, reverse solidus and
+// control characters.
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // validUTF8 replaces each byte of s that is not part of valid UTF-8 by
@@ -186,45 +281,16 @@ func validUTF8(s string) string {
 
 // appendLine appends the complete line, with its newline, for a record with
 // the given seq, prev and hash.
-func appendLine(dst []byte, seq uint64, prev, hash string, members []byte) []byte {
+func appendLine(dst []byte, seq uint64, prev, hash *[sha256.Size]byte, members []byte) []byte {
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
 	dst = append(dst, ',')
 	dst = append(dst, members...)
 	dst = append(dst, `,"prev":"`...)
-	dst = append(dst, prev...)
+	dst = hex.AppendEncode(dst, prev[:])
 	dst = append(dst, `","hash":"`...)
-	dst = append(dst, hash...)
+	dst = hex.AppendEncode(dst, hash[:])
 	return append(dst, "\"}\n"...)
-}
-
-// parseLine decodes one line (without its newline) strictly: unknown members
-// and trailing data are errors, because the hash would not cover them.
-func parseLine(data []byte) (*line, error) {
-	var l line
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("data after the JSON object")
-	}
-	return &l, nil
-}
-
-// computeHash returns the hex hash that l should carry, or an error when its
-// prev is not a hash.
-func (l *line) computeHash() (string, error) {
-	var prev [sha256.Size]byte
-	if len(l.Prev) != hex.EncodedLen(sha256.Size) {
-		return "", fmt.Errorf("prev is not a SHA-256 hash")
-	}
-	if _, err := hex.Decode(prev[:], []byte(l.Prev)); err != nil {
-		return "", fmt.Errorf("prev is not a SHA-256 hash")
-	}
-	sum := chainHash(&prev, l.Seq, l.appendCanonical(nil))
-	return hex.EncodeToString(sum[:]), nil
 }
 
 func (l *line) entry() (Entry, error) {

@@ -2,10 +2,11 @@ package audit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -54,7 +55,7 @@ type Options struct {
 // Log is an open audit log. Its methods are safe for concurrent use.
 type Log struct {
 	dir      string
-	key      []byte
+	macs     sync.Pool // of hash.Hash, HMAC-SHA256 keyed with Options.HMACKey
 	maxBytes int64
 	now      func() time.Time
 	logger   *slog.Logger
@@ -70,11 +71,11 @@ type Log struct {
 
 	// Owned by the writer goroutine.
 	file    segmentFile
-	segment int    // number of the segment being written
-	size    int64  // bytes in that segment
-	seq     uint64 // seq of the last durable entry
-	head    string // hash of the last durable entry
-	err     error  // the first write or fsync failure, after which nothing is written
+	segment int               // number of the segment being written
+	size    int64             // bytes in that segment
+	seq     uint64            // seq of the last durable entry
+	head    [sha256.Size]byte // hash of the last durable entry
+	err     error             // the first write or fsync failure, after which nothing is written
 	buf     []byte
 	batch   []*request
 }
@@ -99,7 +100,6 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l := &Log{
 		dir:      dir,
-		key:      append([]byte(nil), opts.HMACKey...),
 		maxBytes: opts.SegmentMaxBytes,
 		now:      opts.Now,
 		logger:   opts.Logger,
@@ -107,8 +107,9 @@ func Open(dir string, opts Options) (*Log, error) {
 		requests: make(chan *request),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
-		head:     zeroHash,
 	}
+	key := append([]byte(nil), opts.HMACKey...)
+	l.macs.New = func() any { return hmac.New(sha256.New, key) }
 	if l.maxBytes <= 0 {
 		l.maxBytes = DefaultSegmentMaxBytes
 	}
@@ -197,13 +198,11 @@ func (l *Log) previousHead(n int) (*chain, error) {
 	if text == nil {
 		return nil, fmt.Errorf("segment %s is empty but not the last: %w", name, ErrBroken)
 	}
-	last, err := parseLine(text)
-	if err != nil {
-		return nil, fmt.Errorf("segment %s last line: malformed entry: %v: %w", name, err, ErrBroken)
-	}
+	var checker lineChecker
+	last := checker.check(text)
 	c := &chain{}
 	if reason := c.next(last); reason != "" {
-		return nil, fmt.Errorf("segment %s last line (seq %d): %s: %w", name, last.Seq, reason, ErrBroken)
+		return nil, fmt.Errorf("segment %s last line (seq %d): %s: %w", name, last.seq, reason, ErrBroken)
 	}
 	return c, nil
 }
@@ -268,6 +267,8 @@ func (l *Log) Append(ctx context.Context, events ...whispersync.AuditEvent) erro
 
 	req := &request{records: make([]record, len(events)), done: make(chan error, 1)}
 	now := l.now()
+	mac := l.macs.Get().(hash.Hash)
+	defer l.macs.Put(mac)
 	for i, ev := range events {
 		if ev.Action == "" || ev.Outcome == "" {
 			return whispersync.Errorf(whispersync.EINVALID, "audit: append: event %d has no action or outcome: set both", i)
@@ -275,7 +276,7 @@ func (l *Log) Append(ctx context.Context, events ...whispersync.AuditEvent) erro
 		if ev.Time.IsZero() {
 			ev.Time = now
 		}
-		r, err := newRecord(ev, l.key)
+		r, err := newRecord(ev, mac)
 		if err != nil {
 			return fmt.Errorf("audit: append: event %d: %w", i, err)
 		}
@@ -383,21 +384,16 @@ func (l *Log) commit(batch []*request) {
 // all of it is durable.
 func (l *Log) write(batch []*request) error {
 	seq, head := l.seq, l.head
-	var prev [sha256.Size]byte
-	if _, err := hex.Decode(prev[:], []byte(head)); err != nil {
-		return fmt.Errorf("chain head: %w", err)
-	}
 	buf := l.buf[:0]
 	defer func() { l.buf = buf[:0] }()
 
 	for _, req := range batch {
 		for _, r := range req.records {
 			seq++
-			prev = chainHash(&prev, seq, r.canonical)
-			hash := hex.EncodeToString(prev[:])
+			hash := chainHash(&head, seq, r.canonical)
 
 			start := len(buf)
-			buf = appendLine(buf, seq, head, hash, r.members)
+			buf = appendLine(buf, seq, &head, &hash, r.members)
 			if n := int64(len(buf)); l.size+int64(start) > 0 && l.size+n > l.maxBytes {
 				// The line does not fit: flush what fits and start a new
 				// segment with this line.

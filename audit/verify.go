@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -58,7 +59,7 @@ func Verify(dir string) (Report, error) {
 
 		entries, complete, problem := checkSegment(name, data, c)
 		report.Entries += uint64(entries)
-		report.Head = c.hash
+		report.Head = hex.EncodeToString(c.hash[:])
 		if problem != nil {
 			report.Problem = problem
 			break
