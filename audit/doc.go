@@ -37,8 +37,8 @@
 //	            each as a map
 //
 // where a string is its length in bytes (4 bytes, big-endian) followed by its
-// bytes, and a map is its number of pairs (4 bytes, big-endian) followed by
-// each key and its value as strings, in increasing byte order of the keys.
+// bytes. A map is its number of pairs (4 bytes, big-endian) followed by each
+// key and its value as strings, in increasing byte order of the keys.
 // Every variable-length part carries its length and the parts come in a fixed
 // order, so two different entries never share an encoding. An empty map and
 // an omitted map encode alike. The time is hashed as the exact string in the

@@ -127,7 +127,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
-	if err := l.recover(); err != nil {
+	if err := l.recoverChain(); err != nil {
 		return nil, fmt.Errorf("audit: open %s: %w", dir, err)
 	}
 
@@ -135,8 +135,8 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// recover finds the chain head and opens the last segment for appending.
-func (l *Log) recover() error {
+// recoverChain finds the chain head and opens the last segment for appending.
+func (l *Log) recoverChain() error {
 	segments, err := listSegments(l.dir)
 	if err != nil {
 		return err
@@ -325,8 +325,9 @@ func (l *Log) Close() error {
 	return l.closeErr
 }
 
-// run is the writer goroutine: it takes every waiting request, commits their
-// events with one write and one fsync per segment, and answers each request.
+// run is the writer goroutine. It takes every waiting request, commits their
+// events with one write and one fsync per segment, and replies to each
+// request.
 func (l *Log) run() {
 	defer close(l.done)
 	for {
@@ -359,8 +360,8 @@ func (l *Log) gather(first *request) []*request {
 	return batch
 }
 
-// commit writes the batch and answers each request. After a failure it
-// answers every request with the first failure and writes nothing.
+// commit writes the batch and replies to each request. After a failure it
+// writes nothing and replies to every request with the first failure.
 func (l *Log) commit(batch []*request) {
 	err := l.err
 	if err == nil {

@@ -65,7 +65,7 @@ type Problem struct {
 	Line int
 	// Seq is the seq that the entry carries, 0 when the line is unreadable.
 	Seq uint64
-	// Reason says what is wrong.
+	// Reason describes the problem.
 	Reason string
 }
 
@@ -118,8 +118,9 @@ func (c *chain) next(l checkedLine) string {
 	return ""
 }
 
-// parallelMinLines is the number of lines below which checkSegment checks
-// lines on one goroutine, because starting more costs more than it saves.
+// parallelMinLines is the least number of lines that checkSegment gives to
+// each goroutine. The number is an estimate of where a goroutine starts to
+// pay for itself, not a measurement.
 const parallelMinLines = 2048
 
 // checkSegment checks the complete lines of a segment's data against c and
