@@ -111,3 +111,7 @@ func Week(t time.Time) string {
 	year, week := t.ISOWeek()
 	return fmt.Sprintf("%04d-W%02d", year, week)
 }
+
+// IsStopword reports whether word is a function word or a filler that
+// Terms leaves out.
+func IsStopword(word string) bool { return stopwordSet[fold(word)] }
