@@ -17,11 +17,12 @@ import (
 
 // rejection carries the id of the quarantined memo with an intake error.
 type rejection struct {
-	*whispersync.Error
+	err    *whispersync.Error
 	memoID string
 }
 
-func (r rejection) Unwrap() error { return r.Error }
+func (r rejection) Error() string { return r.err.Error() }
+func (r rejection) Unwrap() error { return r.err }
 
 // uploadResponse answers POST /v1/memos.
 type uploadResponse struct {
@@ -57,7 +58,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	switch receipt.Status {
 	case pipeline.ReceiptRejected:
-		s.error(w, r, rejection{Error: receipt.Err, memoID: receipt.MemoID})
+		s.error(w, r, rejection{err: receipt.Err, memoID: receipt.MemoID})
 	case pipeline.ReceiptDuplicate:
 		s.json(w, http.StatusOK, uploadResponse{MemoID: receipt.MemoID, Status: receipt.Status, Location: "/v1/memos/" + receipt.MemoID})
 	default:

@@ -15,7 +15,11 @@ import (
 
 // agentOutput collects what the agents produce for one memo version.
 type agentOutput struct {
-	writes      []whispersync.Write
+	writes []whispersync.Write
+	// index holds the blind search index writes. They may exceed one
+	// transaction's limit, so they are written before the outputs, in
+	// chunks; an index entry whose memory is missing is skipped by search.
+	index       []whispersync.Write
 	events      []whispersync.AuditEvent
 	people      []string
 	actionItems []string
@@ -68,7 +72,7 @@ func (p *Pipeline) runAgents(ctx context.Context, owner, memo string, version in
 			if err == nil {
 				var index []whispersync.Write
 				index, err = p.indexWrites(ctx, owner, key, memoryTerms(rec))
-				w = append(w, index...)
+				out.index = append(out.index, index...)
 			}
 			out.outputs = append(out.outputs, whispersync.Output{Agent: bucket, Table: tableMemories, Key: key})
 		case whispersync.BucketIdea:
@@ -92,6 +96,23 @@ func (p *Pipeline) outputWrite(ctx context.Context, table, owner, key, class str
 		return nil, err
 	}
 	return []whispersync.Write{{Table: table, Item: item, Condition: whispersync.IfAbsent}}, nil
+}
+
+// maxTransactWrites is the most writes one transaction may hold, as in
+// DynamoDB's TransactWriteItems.
+const maxTransactWrites = 100
+
+// writeIndex writes index entries in transactions of at most
+// maxTransactWrites. The entries are idempotent puts.
+func (p *Pipeline) writeIndex(ctx context.Context, index []whispersync.Write) error {
+	for len(index) > 0 {
+		n := min(len(index), maxTransactWrites)
+		if err := p.tables.TransactWrite(ctx, index[:n]); err != nil {
+			return fmt.Errorf("write search index: %w", err)
+		}
+		index = index[n:]
+	}
+	return nil
 }
 
 // indexWrites adds a memory to the blind search index: one item per term,

@@ -94,6 +94,9 @@ func (p *Pipeline) Assign(ctx context.Context, actor Actor, owner, id string, bu
 	if err := p.audit(ctx, actor, events...); err != nil {
 		return MemoView{}, err
 	}
+	if err := p.writeIndex(ctx, out.index); err != nil {
+		return MemoView{}, err
+	}
 	if err := p.tables.TransactWrite(ctx, writes); err != nil {
 		if whispersync.IsConflict(err) {
 			return MemoView{}, whispersync.Errorf(whispersync.ECONFLICT, "memo %q changed while it was being assigned: run the command again", id)

@@ -53,6 +53,10 @@ func (o *WorkerOptions) defaults() {
 	}
 }
 
+// maxReceiveBatch is the most messages one ReceiveMessage call may ask
+// for, as in SQS.
+const maxReceiveBatch = 10
+
 // Run consumes the queue until ctx is done.
 func (p *Pipeline) Run(ctx context.Context, opts WorkerOptions) error {
 	opts.defaults()
@@ -115,9 +119,19 @@ func (p *Pipeline) Drain(ctx context.Context, opts WorkerOptions) (int, error) {
 // returns how many it received.
 func (p *Pipeline) ProcessBatch(ctx context.Context, opts WorkerOptions) (int, error) {
 	opts.defaults()
-	msgs, err := p.queue.ReceiveMessage(ctx, opts.BatchSize, opts.Visibility)
-	if err != nil {
-		return 0, fmt.Errorf("pipeline: receive: %w", err)
+	var msgs []whispersync.Message
+	for len(msgs) < opts.BatchSize {
+		got, err := p.queue.ReceiveMessage(ctx, min(opts.BatchSize-len(msgs), maxReceiveBatch), opts.Visibility)
+		if err != nil {
+			if len(msgs) > 0 {
+				break
+			}
+			return 0, fmt.Errorf("pipeline: receive: %w", err)
+		}
+		msgs = append(msgs, got...)
+		if len(got) < maxReceiveBatch {
+			break
+		}
 	}
 	if len(msgs) == 0 {
 		return 0, nil
@@ -217,7 +231,7 @@ func (p *Pipeline) process(ctx context.Context, msg message) (whispersync.MemoSt
 
 	actor := Actor{Principal: "service:worker", Source: "internal"}
 	events := []whispersync.AuditEvent{{Action: "memo.classify", Resource: memoResource(msg.Owner, msg.Memo), Detail: map[string]string{"bucket": string(cls.Bucket), "confidence": strconv.FormatFloat(cls.Confidence, 'f', 2, 64)}}}
-	var writes []whispersync.Write
+	var writes, index []whispersync.Write
 	if cls.Bucket == whispersync.BucketUnclear || cls.NeedsReview {
 		status = whispersync.StatusReview
 		rec.People = nil
@@ -232,6 +246,7 @@ func (p *Pipeline) process(ctx context.Context, msg message) (whispersync.MemoSt
 		writes = append(writes, out.writes...)
 		events = append(events, out.events...)
 		rec.People, rec.ActionItems, rec.Outputs = out.people, out.actionItems, out.outputs
+		index = out.index
 	}
 
 	writes = append(writes, whispersync.Write{Table: tableOutbox, Item: whispersync.Item{Owner: systemOwner, Key: outboxKey(msg.Owner, msg.Memo)}, Delete: true})
@@ -241,6 +256,9 @@ func (p *Pipeline) process(ctx context.Context, msg message) (whispersync.MemoSt
 	}
 	writes = append(writes, update)
 	if err := p.audit(ctx, actor, events...); err != nil {
+		return "", err
+	}
+	if err := p.writeIndex(ctx, index); err != nil {
 		return "", err
 	}
 	if err := p.tables.TransactWrite(ctx, writes); err != nil {
