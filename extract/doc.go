@@ -1,7 +1,7 @@
 package extract
 
 // Doc is a transcript tokenized once, for callers that need several facts
-// from the same text: an agent asks for people, places, themes and terms of
+// from the same text: an agent needs people, places, themes and terms of
 // one memo, and each would otherwise split the text again. A Doc is not
 // safe for concurrent use.
 type Doc struct {

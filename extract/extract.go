@@ -27,7 +27,7 @@ type token struct {
 	// sentence is the index of the sentence holding the word.
 	sentence int
 	// first marks the first word of a sentence or of a clause after a colon,
-	// where a capital letter says nothing about names.
+	// where a capital letter is no evidence of a name.
 	first bool
 	// possessive marks a word spoken with "'s" ("June's recital").
 	possessive bool

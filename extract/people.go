@@ -37,7 +37,7 @@ var (
 	familyNounSet = wordSet(`brothers sisters family families twins kids boys girls household`)
 )
 
-// nameClass is what the analysis decided about one token.
+// nameClass is the kind of name a token belongs to, if any.
 type nameClass uint8
 
 const (
@@ -239,6 +239,7 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	if next != nil && !next.commaBefore && !t.endsSentence {
 		nextLower = next.lower
 	}
+
 	// A title right before makes a name: "Mr. Okafor", "uncle Pete".
 	if prev != nil && titleSet[prevLower] && !t.commaBefore && !prev.possessive {
 		if knownPlaceSet[key] && !ambiguousPlaceSet[key] {
@@ -246,21 +247,25 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 		}
 		return classPerson
 	}
+
 	given := givenSet[key] || hyphenatedGiven(key)
 	family := surnameSet[key]
 	personAfter := t.possessive || strongPersonVerbSet[nextLower]
+
 	if calendarSet[key] {
 		if given && personAfter && prevLower != "in" && prevLower != "of" && prevLower != "since" && prevLower != "until" {
 			return classPerson
 		}
 		return classNone
 	}
+
 	if knownPlaceSet[key] {
 		if ambiguousPlaceSet[key] && given && (personAfter || strongPersonCueSet[prevLower]) && !placePrepSet[prevLower] {
 			return classPerson
 		}
 		return classPlace
 	}
+
 	if determinerSet[prevLower] {
 		plural, _ := pluralFamilyName(key, nil)
 		switch {
@@ -276,6 +281,7 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	if placePrepSet[prevLower] && !given && !family {
 		return classPlace
 	}
+
 	if given || family {
 		if t.first && (ambiguousNameSet[key] || !given) {
 			if personAfter || (given && personVerbSet[nextLower]) {
@@ -288,6 +294,7 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	if plural, ok := pluralFamilyName(key, nil); ok && plural != key {
 		return classPerson
 	}
+
 	// An unknown capitalized word needs context to be a person.
 	if personAfter {
 		return classPerson

@@ -58,7 +58,8 @@ func Themes(text string) []string {
 func themesFrom(toks []token, classes []nameClass) []string {
 	hits := make([]int, len(themeWords))
 	for i := range toks {
-		// Names say nothing about themes, and "Pete" must not stem to "pet".
+		// Names are no evidence of a theme, and "Pete" must not stem to
+		// "pet".
 		if classes[i] != classNone {
 			continue
 		}

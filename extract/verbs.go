@@ -9,7 +9,7 @@ add adjust announce answer apply approve archive arrange ask assign attach audit
 `
 
 // progressiveTaskVerbs maps the "-ing" forms of rescheduling verbs, which
-// state a decision when the speaker says "I'm pushing the lab to Monday".
+// state a decision in "I'm pushing the lab to Monday".
 var progressiveTaskVerbs = map[string]string{
 	"pushing": "push", "moving": "move", "rescheduling": "reschedule",
 	"bumping": "bump", "postponing": "postpone", "shifting": "shift",

@@ -124,6 +124,7 @@ func features(memo *memo) []string {
 	if list := spokenList(text, lower); len(list) > 0 {
 		return list
 	}
+
 	text, lower = dropCommaFillers(text, lower)
 	var clauses [][]int
 	clauses = append(clauses, clausePattern.FindAllStringSubmatchIndex(lower, -1)...)
@@ -141,6 +142,7 @@ func features(memo *memo) []string {
 			break
 		}
 	}
+
 	if len(out) == 0 {
 		// "a habit tracker that's a home screen widget, one tap per habit,
 		// no app to open, syncs with iCloud": the statement lists them.
@@ -177,8 +179,8 @@ func spokenList(text, lower string) []string {
 		}
 		list := rest[:end]
 		// "version one, everything in the browser, ..." is a remark about
-		// the first version; only "version one:" opens a list there, or a
-		// short remark followed by the list in the next sentence.
+		// the first version. Only "version one:" opens a list there, or a
+		// short remark with the list in the next sentence.
 		if versionCommas[k] && strings.Contains(list, ",") {
 			continue
 		}
@@ -245,7 +247,7 @@ func hasContentWord(words []string) bool {
 	return false
 }
 
-// addFeature cleans one feature and appends it when it says something new.
+// addFeature cleans one feature and appends it unless it repeats one.
 // It reports whether a reason or aside cut the feature short, after which
 // a list holds no more features.
 func addFeature(out []string, raw string) ([]string, bool) {

@@ -77,8 +77,8 @@ func gitignore(stack []string) string {
 	return b.String()
 }
 
-// Files and folders are private to the owner: a scaffold repeats what the
-// user said in the memo.
+// Files and folders are private to the owner because a scaffold repeats
+// the content of the memo.
 const (
 	fileMode   = 0o600
 	folderMode = 0o700
@@ -109,7 +109,7 @@ func WriteProject(dir string, s Scaffold) error {
 		if same {
 			return nil
 		}
-		return whispersync.Errorf(whispersync.ECONFLICT, "project folder %s already exists and holds other files; choose another folder or remove it first", dir)
+		return whispersync.Errorf(whispersync.ECONFLICT, "project folder %s is not empty and contains other files; choose another folder or remove it first", dir)
 	}
 	if err := writeAtomically(dir, files); err != nil {
 		return fmt.Errorf("idea: write project: %w", err)
@@ -170,11 +170,13 @@ func writeAtomically(dir string, files map[string][]byte) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
+
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+
 	folders := map[string]bool{tmp: true}
 	for _, name := range names {
 		path := filepath.Join(tmp, filepath.FromSlash(name))
@@ -189,11 +191,13 @@ func writeAtomically(dir string, files map[string][]byte) (err error) {
 			return err
 		}
 	}
+
 	for folder := range folders {
 		if err := syncPath(folder); err != nil {
 			return err
 		}
 	}
+
 	// os.Rename does not replace a folder, so an empty dir goes first.
 	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err

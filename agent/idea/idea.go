@@ -256,11 +256,11 @@ func (m *memo) statementAt() int {
 }
 
 // genericModifiers describe the product rather than its topic: "a little
-// web app" says nothing about what the app is for.
+// web app" does not tell what the app is for.
 var genericModifiers = set(`little small simple tiny quick basic new neat cool real whole nice web mobile browser command line cli telegram slack discord chrome phone desktop online native kind sort like big good better single`)
 
 // genericHeads are product kinds too vague to end a name when a topic
-// already says what the product is ("Tool Library", not "Tool Library
+// already names the product ("Tool Library", not "Tool Library
 // Website").
 var genericHeads = set(`website app service tool`)
 
@@ -345,6 +345,7 @@ func topicName(m *memo) string {
 		// ("charts" in "seating charts").
 		purpose string
 	}
+
 	scores := map[string]*score{}
 	var order []string
 	sentence := 0
@@ -374,6 +375,7 @@ func topicName(m *memo) string {
 			sc.purpose = singular(strings.ToLower(words[i+1]))
 		}
 	}
+
 	best := ""
 	bestScore := 0
 	for _, key := range order {
@@ -389,6 +391,7 @@ func topicName(m *memo) string {
 	if best == "" {
 		return ""
 	}
+
 	name := best
 	if modifier := compoundModifier(words, keys, best); modifier != "" {
 		name = modifier + " " + best

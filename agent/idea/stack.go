@@ -78,8 +78,8 @@ var phraseStarts = func() map[string]bool {
 	return m
 }()
 
-// ngrams returns the words of words and the sequences of two or three words
-// that may start a phrase, joined by spaces; clause punctuation ends a
+// ngrams returns the phrase-starting words of words and the sequences of
+// two or three words they start, joined by spaces. Clause punctuation ends a
 // sequence.
 func ngrams(words []string) map[string]bool {
 	m := make(map[string]bool)

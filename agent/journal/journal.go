@@ -136,8 +136,10 @@ func Summarize(entries []Entry, week string) WeekSummary {
 	days := map[string]bool{}
 	seenItems := map[string]bool{}
 	seenPeople := map[string]bool{}
+
 	var total float64
 	var positive, negative int
+
 	for _, e := range entries {
 		if e.Week != week {
 			continue
@@ -167,6 +169,7 @@ func Summarize(entries []Entry, week string) WeekSummary {
 			negative++
 		}
 	}
+
 	s.Days = len(days)
 	if s.Entries == 0 {
 		return s

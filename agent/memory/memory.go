@@ -15,7 +15,7 @@ import (
 // maxSummaryChars bounds Record.Summary.
 const maxSummaryChars = 200
 
-// Record is what the archive keeps of one memory.
+// Record is the archived form of one memory memo.
 type Record struct {
 	// Date is the memo's calendar day, "2006-01-02", in the zone of the
 	// time given to Build.
