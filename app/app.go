@@ -98,13 +98,13 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("app: open object store: %w", err)
 	}
-	a.Audit, err = audit.Open(filepath.Join(cfg.DataDir, "audit"), audit.Options{HMACKey: a.Keyring.DeriveKey("audit-hmac")})
+	a.Audit, err = audit.Open(filepath.Join(cfg.DataDir, "audit"), audit.Options{HMACKey: a.Keyring.DeriveKey("audit-hmac"), Logger: a.Logger.With("component", "audit")})
 	if err != nil {
 		return fmt.Errorf("app: open audit log: %w", err)
 	}
 	a.Accounts = a.DB.Accounts()
 	a.Queue = a.DB.Queue("memos", sqlite.QueueOptions{MaxReceives: cfg.MaxReceives})
-	a.Sealer = seal.NewSealer(a.Keyring, a.DB.Tables(), seal.SealerOptions{})
+	a.Sealer = seal.NewSealer(a.Keyring, a.DB.Tables(), seal.SealerOptions{Logger: a.Logger.With("component", "seal")})
 
 	model, err := classify.New(classify.Options{})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,7 +72,7 @@ func BenchmarkProcess(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
-	results, err := processFiles(ctx, m, a, user.ID, files, 16, newProgress(nil, len(files), true))
+	results, err := processFiles(ctx, m, a, user.ID, files, benchWorkers(), newProgress(nil, len(files), true))
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if err != nil {
@@ -150,4 +151,12 @@ func insertFloorRows(db *sql.DB, tables []string, i int, body []byte) error {
 		}
 	}
 	return tx.Commit()
+}
+
+func benchWorkers() int {
+	n, err := strconv.Atoi(os.Getenv("BENCH_WORKERS"))
+	if err != nil {
+		return 16
+	}
+	return n
 }

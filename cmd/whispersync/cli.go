@@ -32,11 +32,15 @@ type Main struct {
 
 	// Ready, when set, receives the HTTP address once serve listens.
 	Ready func(addr string)
+
+	// setDefaultLogger makes Run install the CLI's logger as the process's
+	// default, for the packages that log through slog.Default.
+	setDefaultLogger bool
 }
 
 // NewMain returns a Main on the process's streams and environment.
 func NewMain() *Main {
-	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, setDefaultLogger: true}
 }
 
 // command is one subcommand.
@@ -94,6 +98,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 			return 0
 		}
 		return 2
+	}
+	if m.setDefaultLogger {
+		slog.SetDefault(m.logger())
 	}
 	if fs.NArg() == 0 {
 		m.usage(m.Stderr)
