@@ -38,7 +38,7 @@ func (a *accounts) CreateUser(ctx context.Context, name string) (*whispersync.Us
 	}
 	u := &whispersync.User{ID: randomID("u_", 10), Name: name, CreatedAt: a.now().UTC()}
 
-	err := a.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := a.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		const insert = `INSERT INTO users (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
 		res, err := tx.ExecContext(ctx, insert, u.ID, u.Name, unixNano(u.CreatedAt))
 		if err != nil {
@@ -77,7 +77,7 @@ func (a *accounts) FindUserByName(ctx context.Context, name string) (*whispersyn
 }
 
 func (a *accounts) findUser(ctx context.Context, query, arg string) (*whispersync.User, error) {
-	u, err := scanUser(a.db.reader.QueryRowContext(ctx, query, arg))
+	u, err := scanUser(a.db.read.QueryRowContext(ctx, query, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, whispersync.Errorf(whispersync.ENOTFOUND, "user %q not found", arg)
 	}
@@ -86,7 +86,7 @@ func (a *accounts) findUser(ctx context.Context, query, arg string) (*whispersyn
 
 // ListUsers returns every user by name.
 func (a *accounts) ListUsers(ctx context.Context) ([]*whispersync.User, error) {
-	rows, err := a.db.reader.QueryContext(ctx, `SELECT id, name, created_at FROM users ORDER BY name, id`)
+	rows, err := a.db.read.QueryContext(ctx, `SELECT id, name, created_at FROM users ORDER BY name, id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
 	}
@@ -123,7 +123,7 @@ func (a *accounts) CreateToken(ctx context.Context, t *whispersync.Token) error 
 		createdAt = a.now().UTC()
 	}
 
-	err = a.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = a.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = ?`, t.UserID).Scan(&n); err != nil {
 			return err
@@ -157,7 +157,7 @@ const tokenColumns = `id, user_id, name, hash, scopes, created_at, expires_at, r
 // FindTokenByHash returns the token with this hash, revoked and expired
 // ones included, or ENOTFOUND.
 func (a *accounts) FindTokenByHash(ctx context.Context, hash []byte) (*whispersync.Token, error) {
-	row := a.db.reader.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash)
+	row := a.db.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash)
 	t, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = whispersync.Errorf(whispersync.ENOTFOUND, "no token has this hash")
@@ -171,7 +171,7 @@ func (a *accounts) FindTokenByHash(ctx context.Context, hash []byte) (*whispersy
 // ListTokens returns the user's tokens, oldest first; an unknown user has
 // none.
 func (a *accounts) ListTokens(ctx context.Context, userID string) ([]*whispersync.Token, error) {
-	rows, err := a.db.reader.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ? ORDER BY created_at, id`, userID)
+	rows, err := a.db.read.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list tokens: %w", err)
 	}
@@ -195,7 +195,7 @@ func (a *accounts) ListTokens(ctx context.Context, userID string) ([]*whispersyn
 // tokens. Revoking again keeps the first revocation time.
 func (a *accounts) RevokeToken(ctx context.Context, userID, tokenID string) error {
 	now := unixNano(a.now())
-	err := a.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := a.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		const update = `UPDATE tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
 			WHERE id = ? AND user_id = ?`
 		res, err := tx.ExecContext(ctx, update, now, tokenID, userID)
@@ -210,7 +210,7 @@ func (a *accounts) RevokeToken(ctx context.Context, userID, tokenID string) erro
 // TouchToken records a use of the token at the given time; an earlier time
 // than the one stored changes nothing.
 func (a *accounts) TouchToken(ctx context.Context, tokenID string, at time.Time) error {
-	err := a.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := a.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		const update = `UPDATE tokens SET last_used = MAX(last_used, ?) WHERE id = ?`
 		res, err := tx.ExecContext(ctx, update, unixNano(at), tokenID)
 		return oneToken(res, err, tokenID)

@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/whispersync/whispersync"
@@ -13,12 +13,12 @@ import (
 // latency of a commit stays bounded under a flood of writers.
 const maxBatch = 256
 
-// A writeFunc applies one caller's writes inside the shared transaction. It
-// runs on the committer goroutine and must use the context it is given, not
-// the caller's: cancelling a statement inside SQLite can roll back the whole
-// transaction, and with it other callers' writes. An error it returns rolls
-// back its own writes and nothing else.
-type writeFunc func(ctx context.Context, tx *sql.Tx) error
+// A writeFunc applies one caller's writes inside the shared transaction,
+// through tx. It runs on the committer goroutine and must use the context it
+// is given, not the caller's: cancelling a statement inside SQLite can roll
+// back the whole transaction, and with it other callers' writes. An error it
+// returns rolls back its own writes and nothing else.
+type writeFunc func(ctx context.Context, tx *statements) error
 
 // writeRequest is one caller's batch of writes waiting for the committer.
 type writeRequest struct {
@@ -107,8 +107,8 @@ func (db *DB) commit(batch []*writeRequest) {
 // transaction as a whole failed.
 func (db *DB) apply(batch []*writeRequest, errs []error) error {
 	ctx := context.Background()
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
+	tx := db.tx
+	if _, err := tx.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	for i, req := range batch {
@@ -117,7 +117,7 @@ func (db *DB) apply(batch []*writeRequest, errs []error) error {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT caller"); err != nil {
-			tx.Rollback()
+			db.rollback(ctx)
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		if errs[i] = req.fn(ctx, tx); errs[i] != nil {
@@ -125,19 +125,30 @@ func (db *DB) apply(batch []*writeRequest, errs []error) error {
 			// back the whole transaction; then the savepoint is gone
 			// and this fails, which fails the batch.
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO caller"); err != nil {
-				tx.Rollback()
+				db.rollback(ctx)
 				return fmt.Errorf("roll back to savepoint: %w", err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE caller"); err != nil {
-			tx.Rollback()
+			db.rollback(ctx)
 			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := tx.ExecContext(ctx, "COMMIT"); err != nil {
+		db.rollback(ctx)
 		return fmt.Errorf("commit: %w", err)
 	}
 	db.stats.commits.Add(1)
 	db.stats.writes.Add(int64(len(batch)))
 	return nil
+}
+
+// rollback ends a failed transaction. When SQLite has rolled it back
+// already, as after a full disk, ROLLBACK fails harmlessly; any other
+// failure leaves the connection inside a transaction, and the next BEGIN
+// fails and reports it.
+func (db *DB) rollback(ctx context.Context) {
+	if _, err := db.tx.ExecContext(ctx, "ROLLBACK"); err != nil {
+		slog.WarnContext(ctx, "roll back failed transaction", "component", "sqlite", "err", err)
+	}
 }

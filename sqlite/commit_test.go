@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -31,7 +30,7 @@ func holdCommitter(t *testing.T, db *DB) (release func()) {
 	entered, unblock := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- db.write(t.Context(), func(ctx context.Context, tx *sql.Tx) error {
+		done <- db.write(t.Context(), func(ctx context.Context, tx *statements) error {
 			close(entered)
 			<-unblock
 			return nil
@@ -85,7 +84,7 @@ func TestGroupCommitIsolatesFailedCallers(t *testing.T) {
 	}
 	// A caller whose statement fails after it wrote.
 	wg.Go(func() {
-		results[callers] = db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		results[callers] = db.write(ctx, func(ctx context.Context, tx *statements) error {
 			w, err := prepareWrite(whispersync.Write{Table: "memos", Item: whispersync.Item{Owner: "u", Key: "partial"}})
 			if err != nil {
 				return err

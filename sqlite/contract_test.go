@@ -1,6 +1,8 @@
 package sqlite_test
 
 import (
+	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -42,4 +44,11 @@ func TestAccounts(t *testing.T) {
 	storagetest.Accounts(t, func(t *testing.T) whispersync.Accounts {
 		return openDB(t).Accounts()
 	})
+}
+
+func TestMain(m *testing.M) {
+	// Open logs each migration it applies; every test opens a new
+	// database, and the lines would bury the test output.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
 }

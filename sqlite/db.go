@@ -53,9 +53,16 @@ const walSizeLimit = 64 << 20
 
 // DB is an open database. Its methods are safe for concurrent use.
 type DB struct {
-	path   string
+	path string
+	// writer is a pool of one connection: migrations use it through
+	// database/sql transactions, then the committer takes the connection
+	// as conn and runs its transactions itself.
 	writer *sql.DB
+	conn   *sql.Conn
+	// tx runs statements on conn; only the committer uses it.
+	tx     *statements
 	reader *sql.DB
+	read   *statements
 
 	// mu guards closed and the send side of requests: Close takes it
 	// exclusively, so no caller sends on a closed channel.
@@ -110,8 +117,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 
+	if db.conn, err = db.writer.Conn(ctx); err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	db.tx = newStatements(db.conn)
+
 	db.reader, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
+		db.conn.Close()
 		db.writer.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -119,10 +133,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.reader.SetMaxOpenConns(readers)
 	db.reader.SetMaxIdleConns(readers)
 	if err := db.reader.PingContext(ctx); err != nil {
+		db.conn.Close()
 		db.writer.Close()
 		db.reader.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
+	db.read = newStatements(db.reader)
 
 	go db.commitLoop()
 	return db, nil
@@ -141,7 +157,11 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 
 	<-db.committed
-	if err := errors.Join(db.reader.Close(), db.writer.Close()); err != nil {
+	err := errors.Join(
+		db.read.close(), db.reader.Close(),
+		db.tx.close(), db.conn.Close(), db.writer.Close(),
+	)
+	if err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
 	return nil

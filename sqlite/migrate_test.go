@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
 	"strings"
@@ -124,26 +125,39 @@ func TestOpenPragmas(t *testing.T) {
 	}
 	defer db.Close()
 
+	writer := func(ctx context.Context, pragma string) (string, error) {
+		var got string
+		err := db.write(ctx, func(ctx context.Context, tx *statements) error {
+			return tx.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got)
+		})
+		return got, err
+	}
+	reader := func(ctx context.Context, pragma string) (string, error) {
+		var got string
+		err := db.read.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got)
+		return got, err
+	}
 	tests := []struct {
-		pool   *sql.DB
+		conn   string
+		query  func(ctx context.Context, pragma string) (string, error)
 		pragma string
 		want   string
 	}{
-		{db.writer, "journal_mode", "wal"},
-		{db.writer, "synchronous", "2"}, // FULL
-		{db.writer, "foreign_keys", "1"},
-		{db.writer, "busy_timeout", "5000"},
-		{db.reader, "query_only", "1"},
-		{db.reader, "foreign_keys", "1"},
-		{db.reader, "busy_timeout", "5000"},
+		{"writer", writer, "journal_mode", "wal"},
+		{"writer", writer, "synchronous", "2"}, // FULL
+		{"writer", writer, "foreign_keys", "1"},
+		{"writer", writer, "busy_timeout", "5000"},
+		{"reader", reader, "query_only", "1"},
+		{"reader", reader, "foreign_keys", "1"},
+		{"reader", reader, "busy_timeout", "5000"},
 	}
 	for _, tt := range tests {
-		var got string
-		if err := tt.pool.QueryRowContext(t.Context(), "PRAGMA "+tt.pragma).Scan(&got); err != nil {
-			t.Fatalf("pragma %s: %v", tt.pragma, err)
+		got, err := tt.query(t.Context(), tt.pragma)
+		if err != nil {
+			t.Fatalf("%s pragma %s: %v", tt.conn, tt.pragma, err)
 		}
 		if got != tt.want {
-			t.Errorf("pragma %s: got %s, want %s", tt.pragma, got, tt.want)
+			t.Errorf("%s pragma %s: got %s, want %s", tt.conn, tt.pragma, got, tt.want)
 		}
 	}
 }

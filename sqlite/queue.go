@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -105,7 +104,7 @@ func (q *Queue) send(ctx context.Context, bodies [][]byte) ([]string, error) {
 	}
 	now := q.now().UnixNano()
 
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		const insert = `INSERT INTO queue_messages (queue, id, body, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)`
 		for i, body := range bodies {
 			if _, err := tx.ExecContext(ctx, insert, q.name, ids[i], body, now, now); err != nil {
@@ -135,7 +134,7 @@ func (q *Queue) ReceiveMessage(ctx context.Context, max int, visibility time.Dur
 	hidden := now.Add(visibility).UnixNano()
 
 	var msgs []whispersync.Message
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		msgs = msgs[:0]
 		delivered := make(map[int64]bool)
 		// The cursor walks the visible messages in order; the map skips
@@ -196,7 +195,7 @@ type candidate struct {
 
 // visible reads up to limit messages visible at now, in (visible_at, seq)
 // order after the given position.
-func (q *Queue) visible(ctx context.Context, tx *sql.Tx, now, afterVisible, afterSeq int64, limit int) ([]candidate, error) {
+func (q *Queue) visible(ctx context.Context, tx *statements, now, afterVisible, afterSeq int64, limit int) ([]candidate, error) {
 	const query = `SELECT seq, id, body, sent_at, visible_at, receive_count FROM queue_messages
 		WHERE queue = ? AND visible_at <= ? AND (visible_at, seq) > (?, ?)
 		ORDER BY visible_at, seq LIMIT ?`
@@ -218,7 +217,7 @@ func (q *Queue) visible(ctx context.Context, tx *sql.Tx, now, afterVisible, afte
 
 // bury moves one message to the dead-letter queue. It died when it became
 // visible again, so that is its dead_at.
-func (q *Queue) bury(ctx context.Context, tx *sql.Tx, seq int64) error {
+func (q *Queue) bury(ctx context.Context, tx *statements, seq int64) error {
 	const move = `INSERT INTO queue_dead_letters (queue, id, body, sent_at, dead_at, receive_count, last_error)
 		SELECT queue, id, body, sent_at, visible_at, receive_count, last_error FROM queue_messages WHERE seq = ?`
 	if _, err := tx.ExecContext(ctx, move, seq); err != nil {
@@ -230,7 +229,7 @@ func (q *Queue) bury(ctx context.Context, tx *sql.Tx, seq int64) error {
 
 // buryAll moves every message that has used its receives and is visible
 // at now to the dead-letter queue.
-func (q *Queue) buryAll(ctx context.Context, tx *sql.Tx, now int64) error {
+func (q *Queue) buryAll(ctx context.Context, tx *statements, now int64) error {
 	const move = `INSERT INTO queue_dead_letters (queue, id, body, sent_at, dead_at, receive_count, last_error)
 		SELECT queue, id, body, sent_at, visible_at, receive_count, last_error FROM queue_messages
 		WHERE queue = ? AND visible_at <= ? AND receive_count >= ? ORDER BY visible_at, seq`
@@ -245,7 +244,7 @@ func (q *Queue) buryAll(ctx context.Context, tx *sql.Tx, now int64) error {
 // DeleteMessage deletes the message of a receipt; a stale or unknown
 // receipt handle is EINVALID.
 func (q *Queue) DeleteMessage(ctx context.Context, receiptHandle string) error {
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		return execOnReceipt(ctx, tx, `DELETE FROM queue_messages WHERE queue = ? AND receipt = ?`, q.name, receiptHandle)
 	})
 	if err != nil {
@@ -261,7 +260,7 @@ func (q *Queue) DeleteMessageBatch(ctx context.Context, receiptHandles []string)
 		return nil
 	}
 	var stale int
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		stale = 0
 		for _, h := range receiptHandles {
 			res, err := tx.ExecContext(ctx, `DELETE FROM queue_messages WHERE queue = ? AND receipt = ?`, q.name, h)
@@ -293,7 +292,7 @@ func (q *Queue) ChangeMessageVisibility(ctx context.Context, receiptHandle strin
 		return fmt.Errorf("sqlite: change message visibility: %w", err)
 	}
 	hidden := q.now().Add(timeout).UnixNano()
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		return execOnReceipt(ctx, tx, `UPDATE queue_messages SET visible_at = ? WHERE queue = ? AND receipt = ?`, hidden, q.name, receiptHandle)
 	})
 	if err != nil {
@@ -307,7 +306,7 @@ func (q *Queue) ChangeMessageVisibility(ctx context.Context, receiptHandle strin
 // The text must be free of user content; it is cut to 1,024 bytes.
 func (q *Queue) RecordError(ctx context.Context, receiptHandle, message string) error {
 	message = truncate(message, maxErrorBytes)
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		return execOnReceipt(ctx, tx, `UPDATE queue_messages SET last_error = ? WHERE queue = ? AND receipt = ?`, message, q.name, receiptHandle)
 	})
 	if err != nil {
@@ -318,7 +317,7 @@ func (q *Queue) RecordError(ctx context.Context, receiptHandle, message string) 
 
 // execOnReceipt runs stmt, which selects one message by its receipt handle,
 // and returns EINVALID when it touched no message: the handle is stale.
-func execOnReceipt(ctx context.Context, tx *sql.Tx, stmt string, args ...any) error {
+func execOnReceipt(ctx context.Context, tx *statements, stmt string, args ...any) error {
 	res, err := tx.ExecContext(ctx, stmt, args...)
 	if err != nil {
 		return err
@@ -341,7 +340,7 @@ func (q *Queue) Depth(ctx context.Context) (visible, inFlight int, err error) {
 			COALESCE(SUM(visible_at > ?), 0)
 		FROM queue_messages WHERE queue = ?`
 	now := q.now().UnixNano()
-	err = q.db.reader.QueryRowContext(ctx, query, now, q.maxReceives, now, q.name).Scan(&visible, &inFlight)
+	err = q.db.read.QueryRowContext(ctx, query, now, q.maxReceives, now, q.name).Scan(&visible, &inFlight)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: queue depth: %w", err)
 	}
@@ -356,7 +355,7 @@ func (q *Queue) ListDeadLetters(ctx context.Context, max int) ([]whispersync.Dea
 	}
 	now := q.now().UnixNano()
 	var dead []whispersync.DeadLetter
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		dead = dead[:0]
 		if err := q.buryAll(ctx, tx, now); err != nil {
 			return err
@@ -391,7 +390,7 @@ func (q *Queue) ListDeadLetters(ctx context.Context, max int) ([]whispersync.Dea
 func (q *Queue) Redrive(ctx context.Context, ids ...string) (int, error) {
 	now := q.now().UnixNano()
 	var moved int
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		moved = 0
 		if err := q.buryAll(ctx, tx, now); err != nil {
 			return err
@@ -441,7 +440,7 @@ func (q *Queue) Redrive(ctx context.Context, ids ...string) (int, error) {
 // ENOTFOUND.
 func (q *Queue) PurgeDeadLetter(ctx context.Context, id string) error {
 	now := q.now().UnixNano()
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		if err := q.buryAll(ctx, tx, now); err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func (t *tables) GetItem(ctx context.Context, table, owner, key string) (whisper
 	const q = `SELECT attrs, data, revision FROM items WHERE tbl = ? AND owner = ? AND key = ?`
 	item := whispersync.Item{Owner: owner, Key: key}
 	var attrs string
-	err := t.db.reader.QueryRowContext(ctx, q, table, owner, key).Scan(&attrs, &item.Data, &item.Revision)
+	err := t.db.read.QueryRowContext(ctx, q, table, owner, key).Scan(&attrs, &item.Data, &item.Revision)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = whispersync.Errorf(whispersync.ENOTFOUND, "item %q not found in table %q", key, table)
 		return whispersync.Item{}, fmt.Errorf("sqlite: get item: %w", err)
@@ -101,7 +101,7 @@ func (t *tables) TransactWrite(ctx context.Context, writes []whispersync.Write) 
 		prepared[i] = pw
 	}
 
-	err := t.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := t.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		for i := range prepared {
 			if err := prepared[i].apply(ctx, tx); err != nil {
 				return fmt.Errorf("write %d: %w", i, err)
@@ -153,7 +153,7 @@ func (t *tables) Query(ctx context.Context, q whispersync.Query) ([]whispersync.
 		args = append(args, q.Limit)
 	}
 
-	rows, err := t.db.reader.QueryContext(ctx, b.String(), args...)
+	rows, err := t.db.read.QueryContext(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: query: %w", err)
 	}
@@ -205,7 +205,7 @@ func prepareWrite(w whispersync.Write) (itemWrite, error) {
 }
 
 // apply runs the write in tx; a failed condition is ECONFLICT.
-func (w *itemWrite) apply(ctx context.Context, tx *sql.Tx) error {
+func (w *itemWrite) apply(ctx context.Context, tx *statements) error {
 	it := w.Item
 	var res sql.Result
 	var err error
