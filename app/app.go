@@ -116,8 +116,15 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 		Queue:      a.Queue,
 		Sealer:     a.Sealer,
 		Classifier: model,
-		Auditor:    a.Audit,
-		Logger:     a.Logger.With("component", "pipeline"),
+		Personalize: func(corrections []pipeline.Correction) (whispersync.Classifier, error) {
+			examples := make([]classify.Example, len(corrections))
+			for i, c := range corrections {
+				examples[i] = classify.Example{Text: c.Text, Buckets: c.Buckets}
+			}
+			return classify.New(classify.Options{Examples: examples})
+		},
+		Auditor: a.Audit,
+		Logger:  a.Logger.With("component", "pipeline"),
 	})
 	return err
 }

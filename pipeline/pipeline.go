@@ -55,20 +55,25 @@ type Config struct {
 	Queue      whispersync.Queue
 	Sealer     Sealer
 	Classifier whispersync.Classifier
-	Auditor    whispersync.Auditor
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Personalize, when set, builds a classifier that also learns from an
+	// owner's corrections recorded by Assign.
+	Personalize Personalizer
+	Auditor     whispersync.Auditor
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Pipeline is the memo pipeline of one data directory or deployment.
 type Pipeline struct {
-	tables     whispersync.Tables
-	queue      whispersync.Queue
-	sealer     Sealer
-	classifier whispersync.Classifier
-	auditor    whispersync.Auditor
-	log        *slog.Logger
-	now        func() time.Time
+	tables      whispersync.Tables
+	queue       whispersync.Queue
+	sealer      Sealer
+	classifier  whispersync.Classifier
+	personalize Personalizer
+	personal    personalModels
+	auditor     whispersync.Auditor
+	log         *slog.Logger
+	now         func() time.Time
 
 	// The object store is reachable only through these capability handles,
 	// so intake cannot read transcripts and agents cannot read unapproved
@@ -88,6 +93,7 @@ func New(cfg Config) (*Pipeline, error) {
 		queue:          cfg.Queue,
 		sealer:         cfg.Sealer,
 		classifier:     cfg.Classifier,
+		personalize:    cfg.Personalize,
 		auditor:        cfg.Auditor,
 		log:            cfg.Logger,
 		now:            cfg.Now,

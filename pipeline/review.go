@@ -103,6 +103,7 @@ func (p *Pipeline) Assign(ctx context.Context, actor Actor, owner, id string, bu
 		}
 		return MemoView{}, fmt.Errorf("pipeline: commit assignment: %w", err)
 	}
+	p.forgetPersonal(owner)
 
 	updated, err := p.tables.GetItem(ctx, tableMemos, owner, id)
 	if err != nil {

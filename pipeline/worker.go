@@ -223,7 +223,11 @@ func (p *Pipeline) process(ctx context.Context, msg message) (whispersync.MemoSt
 	if err != nil {
 		return "", err
 	}
-	cls, err := p.classifier.Classify(ctx, text, whispersync.Hints{Folder: rec.Folder})
+	classifier, err := p.classifierFor(ctx, msg.Owner)
+	if err != nil {
+		return "", err
+	}
+	cls, err := classifier.Classify(ctx, text, whispersync.Hints{Folder: rec.Folder})
 	if err != nil {
 		return "", fmt.Errorf("classify memo %s: %w", msg.Memo, err)
 	}
