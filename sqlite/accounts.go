@@ -31,7 +31,7 @@ type accounts struct {
 }
 
 // CreateUser creates a user with a random id such as u_k5mz3q7xw2ab4cde.
-// Names are unique regardless of ASCII case; a taken name is ECONFLICT.
+// Names are unique regardless of ASCII case, and a taken name is ECONFLICT.
 func (a *accounts) CreateUser(ctx context.Context, name string) (*whispersync.User, error) {
 	if err := checkUserName(name); err != nil {
 		return nil, fmt.Errorf("sqlite: create user: %w", err)
@@ -106,7 +106,7 @@ func (a *accounts) ListUsers(ctx context.Context) ([]*whispersync.User, error) {
 }
 
 // CreateToken stores t. A zero CreatedAt is set to now. An unknown user is
-// ENOTFOUND; a token id or hash already stored is ECONFLICT.
+// ENOTFOUND, and a token id or hash already stored is ECONFLICT.
 func (a *accounts) CreateToken(ctx context.Context, t *whispersync.Token) error {
 	if err := checkToken(t); err != nil {
 		return fmt.Errorf("sqlite: create token: %w", err)
@@ -168,7 +168,7 @@ func (a *accounts) FindTokenByHash(ctx context.Context, hash []byte) (*whispersy
 	return t, nil
 }
 
-// ListTokens returns the user's tokens, oldest first; an unknown user has
+// ListTokens returns the user's tokens, oldest first. An unknown user has
 // none.
 func (a *accounts) ListTokens(ctx context.Context, userID string) ([]*whispersync.Token, error) {
 	rows, err := a.db.read.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ? ORDER BY created_at, id`, userID)
@@ -207,7 +207,7 @@ func (a *accounts) RevokeToken(ctx context.Context, userID, tokenID string) erro
 	return nil
 }
 
-// TouchToken records a use of the token at the given time; an earlier time
+// TouchToken records a use of the token at the given time. An earlier time
 // than the one stored changes nothing.
 func (a *accounts) TouchToken(ctx context.Context, tokenID string, at time.Time) error {
 	err := a.db.write(ctx, func(ctx context.Context, tx *statements) error {
@@ -282,7 +282,7 @@ func checkUserName(name string) error {
 	}
 	for _, r := range name {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return whispersync.Errorf(whispersync.EINVALID, "user name %q holds a space or control character: use letters, digits and punctuation", name)
+			return whispersync.Errorf(whispersync.EINVALID, "user name %q contains a space or control character: use letters, digits and punctuation", name)
 		}
 	}
 	return nil

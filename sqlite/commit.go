@@ -37,7 +37,7 @@ type commitStats struct {
 // write hands fn to the committer and returns once the transaction that
 // holds its writes is durable, or fn's own error after its writes were
 // rolled back. A caller whose context ends before fn runs gets the
-// context's error and fn never runs; once fn has run, write waits for the
+// context's error and fn never runs. Once fn has run, write waits for the
 // commit, so the outcome it reports is the one on disk.
 func (db *DB) write(ctx context.Context, fn writeFunc) error {
 	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
@@ -66,7 +66,7 @@ func (db *DB) commitLoop() {
 	for first := range db.requests {
 		batch = append(batch[:0], first)
 		// Whatever arrived while the previous commit was syncing joins
-		// this one; nothing waits on purpose, so a lone writer pays
+		// this one. Nothing waits on purpose, so a lone writer pays
 		// for one commit and no more.
 	gather:
 		for len(batch) < maxBatch {
@@ -122,7 +122,7 @@ func (db *DB) apply(batch []*writeRequest, errs []error) error {
 		}
 		if errs[i] = req.fn(ctx, tx); errs[i] != nil {
 			// Some errors, such as a full disk, have already rolled
-			// back the whole transaction; then the savepoint is gone
+			// back the whole transaction. Then the savepoint is gone
 			// and this fails, which fails the batch.
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO caller"); err != nil {
 				db.rollback(ctx)
@@ -144,7 +144,7 @@ func (db *DB) apply(batch []*writeRequest, errs []error) error {
 }
 
 // rollback ends a failed transaction. When SQLite has rolled it back
-// already, as after a full disk, ROLLBACK fails harmlessly; any other
+// already, as after a full disk, ROLLBACK fails harmlessly. Any other
 // failure leaves the connection inside a transaction, and the next BEGIN
 // fails and reports it.
 func (db *DB) rollback(ctx context.Context) {

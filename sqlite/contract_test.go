@@ -47,8 +47,8 @@ func TestAccounts(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
-	// Open logs each migration it applies; every test opens a new
-	// database, and the lines would bury the test output.
+	// Open logs each migration it applies, and every test opens a new
+	// database: the lines would bury the test output.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }

@@ -13,7 +13,7 @@
 // goroutine. The committer takes all writes that are waiting, applies each
 // caller's writes inside its own savepoint of one transaction, commits once
 // and then answers every caller. A caller whose condition fails is rolled
-// back to its savepoint alone; the others commit. One fsync thus serves many
+// back to its savepoint alone, and the others commit. One fsync thus serves many
 // concurrent callers, which is what lets a disk that needs a quarter of a
 // millisecond per fsync carry thousands of writes a second.
 //
@@ -59,7 +59,7 @@ type DB struct {
 	// as conn and runs its transactions itself.
 	writer *sql.DB
 	conn   *sql.Conn
-	// tx runs statements on conn; only the committer uses it.
+	// tx runs statements on conn. Only the committer uses it.
 	tx     *statements
 	reader *sql.DB
 	read   *statements
@@ -98,7 +98,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
-	// SQLite admits one writer at a time; a single connection turns
+	// SQLite admits one writer at a time, so a single connection turns
 	// contention into a queue in front of the committer instead of
 	// SQLITE_BUSY retries.
 	db.writer.SetMaxOpenConns(1)
@@ -110,7 +110,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.writer.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
-	// The WAL and shared-memory files exist now; SQLite gives them the
+	// The WAL and shared-memory files exist now. SQLite gives them the
 	// mode of the database file, and this makes sure of it.
 	if err := restrictFiles(abs); err != nil {
 		db.writer.Close()

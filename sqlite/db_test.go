@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -168,6 +169,20 @@ func TestCloseWaitsForWrites(t *testing.T) {
 	for _, key := range acked {
 		if _, err := db.Tables().GetItem(t.Context(), "memos", "u", key); err != nil {
 			t.Errorf("acknowledged item %s: %v", key, err)
+		}
+	}
+}
+
+func TestUserIDFormat(t *testing.T) {
+	accounts := openDB(t).Accounts()
+	want := regexp.MustCompile(`^u_[a-z2-7]{16}$`)
+	for _, name := range []string{"alice", "bob"} {
+		u, err := accounts.CreateUser(t.Context(), name)
+		if err != nil {
+			t.Fatalf("create user: %v", err)
+		}
+		if !want.MatchString(u.ID) {
+			t.Errorf("id of %s: got %q, want u_ and 16 base32 characters", name, u.ID)
 		}
 	}
 }

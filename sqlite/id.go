@@ -11,8 +11,8 @@ import (
 // and free of characters that look alike in most fonts.
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// randomID returns prefix followed by the base32 spelling of n random bytes;
-// ten bytes give sixteen characters and 80 bits of randomness.
+// randomID returns prefix followed by the base32 spelling of n random bytes.
+// Ten bytes give sixteen characters and 80 bits of randomness.
 func randomID(prefix string, n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails, by its documentation

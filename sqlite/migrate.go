@@ -15,7 +15,7 @@ import (
 //go:embed migrations/*.sql
 var migrationsDir embed.FS
 
-// migrationFiles holds the schema migrations, named NNN_name.sql and
+// migrationFiles contains the schema migrations, named NNN_name.sql and
 // numbered from 001 without gaps.
 var migrationFiles = mustSub(migrationsDir, "migrations")
 
@@ -97,7 +97,7 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
 }
 
 // applyMigration applies m unless another process applied it since the
-// version was read; the write lock taken by BEGIN IMMEDIATE makes the check
+// version was read. The write lock taken by BEGIN IMMEDIATE makes the check
 // and the change one step.
 func applyMigration(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)

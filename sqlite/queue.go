@@ -10,7 +10,7 @@ import (
 
 // Limits taken from SQS, so that callers that fit here also fit there.
 const (
-	maxBodyBytes   = 256 << 10 // one message body
+	maxBodyBytes   = 256 << 10 // one message body, the default maximum of an SQS queue
 	maxReceiveMax  = 10        // messages returned by one receive
 	maxVisibility  = 12 * time.Hour
 	maxErrorBytes  = 1024 // a recorded consumer error
@@ -20,10 +20,10 @@ const (
 // QueueOptions configures a queue handle.
 type QueueOptions struct {
 	// MaxReceives is how many receives a message gets before it moves to
-	// the dead-letter queue; 0 means 5. Every handle of one queue should
+	// the dead-letter queue, and 0 means 5. Every handle of one queue should
 	// use the same value.
 	MaxReceives int
-	// Now is the queue's clock; nil means time.Now. Tests set it to move
+	// Now is the queue's clock, and nil means time.Now. Tests set it to move
 	// time without sleeping.
 	Now func() time.Time
 }
@@ -32,8 +32,8 @@ type QueueOptions struct {
 // database. It implements whispersync.Queue and whispersync.DeadLetterQueue.
 //
 // A message that has used its receives is moved to the dead-letter queue by
-// the first receive, listing, redrive or purge that finds it visible again;
-// until then Depth does not count it and its last receipt handle still
+// the first receive, listing, redrive or purge that finds it visible again.
+// Until then Depth does not count it and its last receipt handle still
 // deletes it.
 type Queue struct {
 	db          *DB
@@ -137,7 +137,7 @@ func (q *Queue) ReceiveMessage(ctx context.Context, max int, visibility time.Dur
 	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		msgs = msgs[:0]
 		delivered := make(map[int64]bool)
-		// The cursor walks the visible messages in order; the map skips
+		// The cursor walks the visible messages in order, and the map skips
 		// a message delivered with a zero timeout, which is visible
 		// again at once and may come round a second time.
 		var afterVisible, afterSeq int64 = -1 << 63, -1 << 63
@@ -241,7 +241,7 @@ func (q *Queue) buryAll(ctx context.Context, tx *statements, now int64) error {
 	return err
 }
 
-// DeleteMessage deletes the message of a receipt; a stale or unknown
+// DeleteMessage deletes the message of a receipt. A stale or unknown
 // receipt handle is EINVALID.
 func (q *Queue) DeleteMessage(ctx context.Context, receiptHandle string) error {
 	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
@@ -254,7 +254,7 @@ func (q *Queue) DeleteMessage(ctx context.Context, receiptHandle string) error {
 }
 
 // DeleteMessageBatch deletes the messages of every valid receipt handle in
-// one commit; when some handles were stale, the error says how many.
+// one commit. When some handles were stale, the error says how many.
 func (q *Queue) DeleteMessageBatch(ctx context.Context, receiptHandles []string) error {
 	if len(receiptHandles) == 0 {
 		return nil
@@ -286,7 +286,7 @@ func (q *Queue) DeleteMessageBatch(ctx context.Context, receiptHandles []string)
 }
 
 // ChangeMessageVisibility hides the message of a receipt for timeout from
-// now, at most 12 hours; a zero timeout makes it visible at once.
+// now, at most 12 hours. A zero timeout makes it visible at once.
 func (q *Queue) ChangeMessageVisibility(ctx context.Context, receiptHandle string, timeout time.Duration) error {
 	if err := checkVisibility(timeout); err != nil {
 		return fmt.Errorf("sqlite: change message visibility: %w", err)
@@ -303,7 +303,7 @@ func (q *Queue) ChangeMessageVisibility(ctx context.Context, receiptHandle strin
 
 // RecordError stores the consumer's last failure on the message of a
 // receipt, so that it shows as DeadLetter.LastError if the message dies.
-// The text must be free of user content; it is cut to 1,024 bytes.
+// The text must be free of user content, and it is cut to 1,024 bytes.
 func (q *Queue) RecordError(ctx context.Context, receiptHandle, message string) error {
 	message = truncate(message, maxErrorBytes)
 	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
@@ -386,7 +386,7 @@ func (q *Queue) ListDeadLetters(ctx context.Context, max int) ([]whispersync.Dea
 
 // Redrive moves the named dead letters, or all when ids is empty, back to
 // the queue, visible at once with no receives and no recorded error. Ids
-// that name no dead letter are skipped; the count says how many moved.
+// that name no dead letter are skipped, and the count says how many moved.
 func (q *Queue) Redrive(ctx context.Context, ids ...string) (int, error) {
 	now := q.now().UnixNano()
 	var moved int
@@ -436,7 +436,7 @@ func (q *Queue) Redrive(ctx context.Context, ids ...string) (int, error) {
 	return moved, nil
 }
 
-// PurgeDeadLetter deletes one dead letter for good; an unknown id is
+// PurgeDeadLetter deletes one dead letter for good. An unknown id is
 // ENOTFOUND.
 func (q *Queue) PurgeDeadLetter(ctx context.Context, id string) error {
 	now := q.now().UnixNano()

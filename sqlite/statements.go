@@ -13,7 +13,7 @@ import (
 // combinations of constants, so the set stays small.
 type statements struct {
 	prepare func(ctx context.Context, query string) (*sql.Stmt, error)
-	// direct runs a query unprepared; QueryRowContext falls back to it
+	// direct runs a query unprepared. QueryRowContext falls back to it
 	// when preparing fails, so that the *sql.Row carries the error.
 	direct interface {
 		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

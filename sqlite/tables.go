@@ -53,7 +53,7 @@ func (t *tables) GetItem(ctx context.Context, table, owner, key string) (whisper
 	return item, nil
 }
 
-// PutItem writes the item under cond; a failed condition is ECONFLICT.
+// PutItem writes the item under cond. A failed condition is ECONFLICT.
 func (t *tables) PutItem(ctx context.Context, table string, item whispersync.Item, cond whispersync.Condition) error {
 	w, err := prepareWrite(whispersync.Write{Table: table, Item: item, Condition: cond})
 	if err != nil {
@@ -65,7 +65,7 @@ func (t *tables) PutItem(ctx context.Context, table string, item whispersync.Ite
 	return nil
 }
 
-// DeleteItem removes the item; removing a missing item succeeds, as in
+// DeleteItem removes the item. Removing a missing item succeeds, as in
 // DynamoDB.
 func (t *tables) DeleteItem(ctx context.Context, table, owner, key string) error {
 	w, err := prepareWrite(whispersync.Write{Table: table, Item: whispersync.Item{Owner: owner, Key: key}, Delete: true})
@@ -204,15 +204,15 @@ func prepareWrite(w whispersync.Write) (itemWrite, error) {
 	return itemWrite{Write: w, attrs: attrs}, nil
 }
 
-// apply runs the write in tx; a failed condition is ECONFLICT.
+// apply runs the write in tx. A failed condition is ECONFLICT.
 func (w *itemWrite) apply(ctx context.Context, tx *statements) error {
 	it := w.Item
 	var res sql.Result
 	var err error
 	switch {
 	case w.Delete && w.Condition == whispersync.IfAbsent:
-		// Deleting what must not exist deletes nothing; the write is
-		// a check that it does not.
+		// Deleting what must not exist deletes nothing, so the write
+		// only checks that it does not exist.
 		var n int
 		const q = `SELECT COUNT(*) FROM items WHERE tbl = ? AND owner = ? AND key = ?`
 		if err := tx.QueryRowContext(ctx, q, w.Table, it.Owner, it.Key).Scan(&n); err != nil {
@@ -326,7 +326,7 @@ func prefixEnd(prefix string) (string, bool) {
 	return string(end), true
 }
 
-// decodeAttrs decodes stored attributes; none decode to a nil map.
+// decodeAttrs decodes stored attributes. No attributes decode to a nil map.
 func decodeAttrs(s string) (map[string]string, error) {
 	if s == "" || s == "{}" {
 		return nil, nil

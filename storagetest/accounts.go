@@ -23,16 +23,16 @@ import (
 //     pose as "alice", and FindUserByName ignores ASCII case too. An empty
 //     name, or one with spaces or control characters, is EINVALID.
 //   - User ids are random and URL-safe: ASCII letters, digits, '_' and '-'.
-//   - ListUsers orders by name; ListTokens of an unknown user is empty.
-//   - A token's hash is a SHA-256 sum, 32 bytes; a token without id or user,
+//   - ListUsers orders by name. ListTokens of an unknown user is empty.
+//   - A token's hash is a SHA-256 sum of 32 bytes. A token without id or user,
 //     or with another hash length, is EINVALID. A token of an unknown user
-//     is ENOTFOUND; one whose id or hash is stored already is ECONFLICT.
+//     is ENOTFOUND, and one whose id or hash is stored already is ECONFLICT.
 //   - CreateToken sets a zero CreatedAt to the current time.
 //   - RevokeToken of a token that belongs to another user is ENOTFOUND, as
 //     for an unknown token. Revoking again keeps the first revocation time.
-//   - TouchToken never moves LastUsed back; an unknown token is ENOTFOUND.
+//   - TouchToken never moves LastUsed back. An unknown token is ENOTFOUND.
 //
-// Times round-trip to the second at least; the tests use whole seconds.
+// Times round-trip to the second at least, and the tests use whole seconds.
 func Accounts(t *testing.T, open func(t *testing.T) whispersync.Accounts) {
 	tests := []struct {
 		name string

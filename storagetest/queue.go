@@ -31,15 +31,15 @@ type QueueConfig struct {
 // Beyond the interface documentation, the contract fixes these choices,
 // each the one SQS makes:
 //
-//   - Bodies are arbitrary bytes; an empty body is EINVALID, and a batch
-//     with one is sent not at all.
+//   - Bodies are arbitrary bytes. An empty body is EINVALID, and a batch
+//     with one is not sent at all.
 //   - ReceiveMessage takes 1 to 10 messages and a visibility timeout of at
-//     least 0; other values are EINVALID.
+//     least 0. Other values are EINVALID.
 //   - A receipt handle stays valid until its message is received again or
 //     deleted, even after the visibility timeout ran out.
 //   - SentAt is the queue clock's time at sending.
-//   - Redrive skips ids that name no dead letter; PurgeDeadLetter of such an
-//     id is ENOTFOUND.
+//   - Redrive skips ids that name no dead letter, and PurgeDeadLetter of
+//     such an id is ENOTFOUND.
 //
 // When the queue also has a method RecordError(ctx, receiptHandle, message
 // string) error, the tests check that the recorded error shows as the dead

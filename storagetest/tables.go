@@ -20,14 +20,14 @@ import (
 // Beyond the interface documentation, the contract fixes these choices,
 // each the one DynamoDB makes:
 //
-//   - Deleting a missing item succeeds; an item put again after a delete
+//   - Deleting a missing item succeeds. An item put again after a delete
 //     starts over at revision 1.
 //   - IfRevision on a missing item is ECONFLICT.
 //   - An empty table name, owner or key is EINVALID.
 //   - A transaction of no writes, or with two writes to one item, is
 //     EINVALID.
 //   - Sort keys compare by their UTF-8 bytes. A Query Limit of 0 lists every
-//     match; After excludes the keys up to and including it in the listing
+//     match. After excludes the keys up to and including it in the listing
 //     order, so a caller pages by passing the last key it received.
 //
 // An item stored without attributes may read back with nil or empty Attrs,
