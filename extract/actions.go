@@ -187,6 +187,15 @@ func cutHeader(words []word) ([]word, bool) {
 			if end == len(words) || words[end].comma {
 				return trimLeadingComma(words[end:]), true
 			}
+			// "action items for me: ...", "next steps for the team: ...".
+			for k := end; k < len(words) && k <= end+4; k++ {
+				if words[k].colon {
+					return trimLeadingComma(words[k:]), true
+				}
+				if words[k].comma {
+					break
+				}
+			}
 		}
 	}
 	// "plan:", "main decisions:", "decisions from this morning's review:".

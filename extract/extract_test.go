@@ -64,6 +64,11 @@ func TestActionItems(t *testing.T) {
 			[]string{"call the Redfield co-op", "call the fridge guy", "redo the Saturday schedule"},
 		},
 		{
+			"header with words before the colon",
+			"Revenue is up. Action items for me: pull the invoices, set up a call with Marcus, and draft the budget note.",
+			[]string{"pull the invoices", "set up a call with Marcus", "draft the budget note"},
+		},
+		{
 			"need to with and-split",
 			"quick one. I need to send the floor plans to Bea before then and, um, cancel the Wednesday room.",
 			[]string{"send the floor plans to Bea before then", "cancel the Wednesday room"},
