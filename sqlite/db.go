@@ -53,7 +53,6 @@ const walSizeLimit = 64 << 20
 
 // DB is an open database. Its methods are safe for concurrent use.
 type DB struct {
-	path string
 	// writer is a pool of one connection: migrations use it through
 	// database/sql transactions, then the committer takes the connection
 	// as conn and runs its transactions itself.
@@ -90,7 +89,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 
 	db := &DB{
-		path:      abs,
 		requests:  make(chan *writeRequest, maxBatch),
 		committed: make(chan struct{}),
 	}
@@ -144,7 +142,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// Close waits for the writes already accepted to commit, refuses new ones
+// Close waits for the writes already accepted to commit, rejects new ones
 // with EUNAVAILABLE and closes the connections. Closing twice is harmless.
 func (db *DB) Close() error {
 	db.mu.Lock()
