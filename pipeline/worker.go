@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whispersync/whispersync"
@@ -14,9 +15,12 @@ import (
 
 // WorkerOptions tunes a worker.
 type WorkerOptions struct {
-	// Concurrency is how many memos are processed at once; default 16.
+	// Concurrency is how many memos are processed at once; default 32.
 	Concurrency int
-	// BatchSize is how many messages one receive asks for; default 32.
+	// BatchSize is how many messages one receive loop takes at a time;
+	// default 10, the most one SQS receive returns. Concurrency/BatchSize
+	// loops run side by side, so one loop's receive and delete overlap with
+	// the others' processing.
 	BatchSize int
 	// Visibility is how long a received message stays hidden from other
 	// consumers; default 2 minutes, well above the time one memo takes.
@@ -34,10 +38,10 @@ type WorkerOptions struct {
 
 func (o *WorkerOptions) defaults() {
 	if o.Concurrency <= 0 {
-		o.Concurrency = 16
+		o.Concurrency = 32
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 32
+		o.BatchSize = maxReceiveBatch
 	}
 	if o.Visibility <= 0 {
 		o.Visibility = 2 * time.Minute
@@ -57,66 +61,108 @@ func (o *WorkerOptions) defaults() {
 // for, as in SQS.
 const maxReceiveBatch = 10
 
-// Run consumes the queue until ctx is done.
+// Run consumes the queue until ctx is done. An idle worker also queues again
+// memos whose message a crash lost.
 func (p *Pipeline) Run(ctx context.Context, opts WorkerOptions) error {
 	opts.defaults()
 	p.log.Info("worker started", "concurrency", opts.Concurrency)
 	defer p.log.Info("worker stopped")
-	lastRecover := time.Now()
-	for ctx.Err() == nil {
-		n, err := p.ProcessBatch(ctx, opts)
+	var (
+		mu          sync.Mutex
+		lastRecover = time.Now()
+	)
+	p.loops(ctx, opts, func(n int, err error) bool {
 		if err != nil && ctx.Err() == nil {
 			p.log.Error("receive from queue failed", "err", err)
 		}
-		if n == 0 && time.Since(lastRecover) >= opts.RecoverEvery {
+		if n > 0 {
+			return false
+		}
+		mu.Lock()
+		due := time.Since(lastRecover) >= opts.RecoverEvery
+		if due {
 			lastRecover = time.Now()
+		}
+		mu.Unlock()
+		if due {
 			if _, err := p.Recover(ctx, opts.RecoverAfter); err != nil && ctx.Err() == nil {
 				p.log.Error("recover unqueued memos failed", "err", err)
 			}
 		}
-		if n == 0 || err != nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(opts.Idle):
-			}
-		}
-	}
+		return false
+	})
 	return nil
 }
 
 // Drain processes messages until the queue holds none, visible or in
-// flight, and returns how many it handled. Messages that fail are retried
+// flight, and returns how many it received. Messages that fail are retried
 // with backoff until they succeed or move to the dead-letter queue.
 func (p *Pipeline) Drain(ctx context.Context, opts WorkerOptions) (int, error) {
-	opts.defaults()
-	total := 0
-	for {
-		n, err := p.ProcessBatch(ctx, opts)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if n > 0 {
-			continue
-		}
-		visible, inFlight, err := p.queue.Depth(ctx)
-		if err != nil {
-			return total, fmt.Errorf("pipeline: queue depth: %w", err)
-		}
-		if visible+inFlight == 0 {
-			return total, nil
-		}
-		select {
-		case <-ctx.Done():
-			return total, ctx.Err()
-		case <-time.After(opts.Idle):
-		}
-	}
+	return p.DrainAfter(ctx, opts, func() bool { return true })
 }
 
-// ProcessBatch receives up to opts.BatchSize messages, processes them with
-// opts.Concurrency workers, deletes those that succeeded in one batch and
-// returns how many it received.
+// DrainAfter is Drain for a queue that is still being filled: it stops only
+// once ready reports true and the queue is empty after that.
+func (p *Pipeline) DrainAfter(ctx context.Context, opts WorkerOptions, ready func() bool) (int, error) {
+	opts.defaults()
+	var (
+		total    atomic.Int64
+		errOnce  sync.Once
+		firstErr error
+	)
+	p.loops(ctx, opts, func(n int, err error) bool {
+		total.Add(int64(n))
+		if err == nil && n == 0 && ready() {
+			var visible, inFlight int
+			visible, inFlight, err = p.queue.Depth(ctx)
+			if err == nil && visible+inFlight == 0 {
+				return true
+			}
+		}
+		if err != nil {
+			errOnce.Do(func() { firstErr = fmt.Errorf("pipeline: %w", err) })
+			return true
+		}
+		return false
+	})
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return int(total.Load()), firstErr
+}
+
+// loops runs Concurrency/BatchSize receive loops until ctx is done or
+// after returns true. after sees each ProcessBatch result; a loop pauses
+// for opts.Idle after an empty or failed receive.
+func (p *Pipeline) loops(ctx context.Context, opts WorkerOptions, after func(n int, err error) (stop bool)) {
+	loopCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range max(1, opts.Concurrency/opts.BatchSize) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for loopCtx.Err() == nil {
+				n, err := p.ProcessBatch(loopCtx, opts)
+				if after(n, err) {
+					cancel()
+					return
+				}
+				if n == 0 || err != nil {
+					select {
+					case <-loopCtx.Done():
+					case <-time.After(opts.Idle):
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// ProcessBatch receives up to opts.BatchSize messages, processes them all
+// at once, deletes those that succeeded in one batch and returns how many it
+// received.
 func (p *Pipeline) ProcessBatch(ctx context.Context, opts WorkerOptions) (int, error) {
 	opts.defaults()
 	var msgs []whispersync.Message
@@ -141,13 +187,11 @@ func (p *Pipeline) ProcessBatch(ctx context.Context, opts WorkerOptions) (int, e
 		mu   sync.Mutex
 		done []string
 		wg   sync.WaitGroup
-		sem  = make(chan struct{}, opts.Concurrency)
 	)
 	for _, m := range msgs {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer wg.Done()
 			owner, memo, status, err := p.handle(ctx, m)
 			if err != nil {
 				p.fail(ctx, m, err)
@@ -261,6 +305,11 @@ func (p *Pipeline) process(ctx context.Context, msg message) (whispersync.MemoSt
 	writes = append(writes, update)
 	if err := p.audit(ctx, actor, events...); err != nil {
 		return "", err
+	}
+	// The index joins the outputs' transaction when both fit in one;
+	// otherwise it goes first, in chunks.
+	if len(writes)+len(index) <= maxTransactWrites {
+		writes, index = append(writes, index...), nil
 	}
 	if err := p.writeIndex(ctx, index); err != nil {
 		return "", err

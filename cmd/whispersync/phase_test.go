@@ -46,7 +46,7 @@ func BenchmarkPhases(b *testing.B) {
 	wg.Wait()
 	sub := time.Since(start)
 	start = time.Now()
-	if _, err := a.Pipeline.Drain(ctx, pipeline.WorkerOptions{Concurrency: 32, BatchSize: 64, Idle: 10 * time.Millisecond}); err != nil {
+	if _, err := a.Pipeline.Drain(ctx, pipeline.WorkerOptions{Idle: 10 * time.Millisecond}); err != nil {
 		b.Fatal(err)
 	}
 	dr := time.Since(start)
