@@ -81,11 +81,6 @@ const personVerbsAfter = `
 said says say asked asks told tells thinks thought wants wanted agreed agrees called calls texted texts emailed emails mentioned mentions gave gives came comes went goes knows knew loves loved likes liked hates felt feels laughed laughs cried smiled walked ran rode drove played sang helped helps wrote writes sent sends brought brings made makes took takes got gets found finds built builds owes owed pulled showed shows looked looks seemed seems needs needed wants handled handles flagged flags booked booked moved moves lives lived teaches taught works worked studies studied reviewed reviews suggested suggests pointed explained decided decides keeps kept fell bought picked joined joins left leaves stopped started starts finished finishes noticed answered replied
 `
 
-// personCuesBefore precede a person as object: "with Leo", "ask Anneke".
-const personCuesBefore = `
-with told tell tells telling asked ask asking ping pinged email emailed text texted call called calling message messaged thank thanked met meet meeting visit visited visiting and or me by for to from ran hug hugged
-`
-
 // calendarWords are months, days and holidays.
 const calendarWords = `
 january february march april may june july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec

@@ -77,12 +77,20 @@ func newEnv(t *testing.T, opts options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close database: %v", err)
+		}
+	})
 	objects, err := filestore.Open(filepath.Join(dir, "objects"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { objects.Close() })
+	t.Cleanup(func() {
+		if err := objects.Close(); err != nil {
+			t.Errorf("close object store: %v", err)
+		}
+	})
 	kr, _, err := seal.OpenKeyFile(filepath.Join(t.TempDir(), "keyring.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +99,11 @@ func newEnv(t *testing.T, opts options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { auditLog.Close() })
+	t.Cleanup(func() {
+		if err := auditLog.Close(); err != nil {
+			t.Errorf("close audit log: %v", err)
+		}
+	})
 	clk := &clock{now: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
 	queue := db.Queue("memos", sqlite.QueueOptions{Now: clk.Now})
 	m, err := model()
@@ -475,7 +487,9 @@ func TestNoPlaintextInDataDirectory(t *testing.T) {
 	if _, err := e.p.SearchMemories(context.Background(), operator, "u_alice", canary, memoryFilter()); err != nil {
 		t.Fatal(err)
 	}
-	e.db.Close()
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	assertAbsent(t, e.dir, "quokkaberry", "zanzibar", "sandcastle", "forklift")
 }
 
@@ -483,18 +497,23 @@ func TestNoPlaintextInDataDirectory(t *testing.T) {
 // any letter case.
 func assertAbsent(t *testing.T, dir string, words ...string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	err = fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := os.ReadFile(path)
+		data, err := root.ReadFile(name)
 		if err != nil {
 			return err
 		}
 		lower := bytes.ToLower(data)
 		for _, w := range words {
 			if bytes.Contains(lower, []byte(strings.ToLower(w))) {
-				t.Errorf("%s contains %q in plaintext", path, w)
+				t.Errorf("%s contains %q in plaintext", name, w)
 			}
 		}
 		return nil

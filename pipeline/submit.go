@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/intake"
@@ -209,8 +208,3 @@ func memoAttrs(status whispersync.MemoStatus, bucket whispersync.Bucket, version
 // timeLayout is RFC 3339 with fixed-width fractions, so stored times sort as
 // strings.
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-// folderHint turns a source path's parent folder into a classifier hint.
-func folderHint(source string) string {
-	return strings.ToLower(filepath.Base(filepath.Dir(source)))
-}

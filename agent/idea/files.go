@@ -119,25 +119,29 @@ func WriteProject(dir string, s Scaffold) error {
 
 // holdsFiles reports whether dir holds exactly files, byte for byte.
 func holdsFiles(dir string, files map[string][]byte) (bool, error) {
+	// Reading through a root keeps a symbolic link swapped in during the walk
+	// from pointing the comparison outside dir.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return false, err
+	}
+	defer root.Close()
+
 	found := 0
 	same := true
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
 			return nil
 		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		want, ok := files[filepath.ToSlash(rel)]
+		want, ok := files[name]
 		if !ok {
 			same = false
 			return fs.SkipAll
 		}
-		got, err := os.ReadFile(path)
+		got, err := root.ReadFile(name)
 		if err != nil {
 			return err
 		}
@@ -167,7 +171,7 @@ func writeAtomically(dir string, files map[string][]byte) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(tmp)
+			_ = os.RemoveAll(tmp)
 		}
 	}()
 
@@ -214,11 +218,11 @@ func writeFileSync(path string, data []byte) error {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -101,16 +101,9 @@ func newMemo(text string) *memo {
 	return m
 }
 
-// splitWords returns the words and clause punctuation of text in order. A
-// word is a run of letters and digits with inner apostrophes, hyphens and
-// periods ("node.js", "don't").
-func splitWords(text string) []string {
-	words, _ := splitWordsAt(text)
-	return words
-}
-
-// splitWordsAt is splitWords that also returns the byte offset of each
-// word.
+// splitWordsAt returns the words and clause punctuation of text in order,
+// with the byte offset of each. A word is a run of letters and digits with
+// inner apostrophes, hyphens and periods ("node.js", "don't").
 func splitWordsAt(text string) ([]string, []int) {
 	var out []string
 	var offsets []int
