@@ -73,7 +73,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	l.Close()
+	closeLog(b, l)
 
 	b.ResetTimer()
 	for b.Loop() {

@@ -213,12 +213,10 @@ func truncate(path string, size int64) error {
 		return err
 	}
 	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	return f.Close()
 }
@@ -231,7 +229,7 @@ func (l *Log) createSegment() error {
 		return err
 	}
 	if err := syncDir(l.dir); err != nil {
-		f.Close()
+		_ = f.Close() // nothing was written to the new segment
 		return err
 	}
 	l.file, l.size = f, 0
@@ -244,7 +242,7 @@ func syncDir(dir string) error {
 		return err
 	}
 	if err := d.Sync(); err != nil {
-		d.Close()
+		_ = d.Close() // opened only to sync, so the sync error is the one to report
 		return err
 	}
 	return d.Close()

@@ -34,13 +34,21 @@ func testOptions() audit.Options {
 	}
 }
 
+// closeLog closes l and fails the test when that fails.
+func closeLog(t testing.TB, l *audit.Log) {
+	t.Helper()
+	if err := l.Close(); err != nil {
+		t.Errorf("close audit log: %v", err)
+	}
+}
+
 func openLog(t testing.TB, dir string, opts audit.Options) *audit.Log {
 	t.Helper()
 	l, err := audit.Open(dir, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { l.Close() })
+	t.Cleanup(func() { closeLog(t, l) })
 	return l
 }
 
@@ -173,7 +181,7 @@ func TestCanonicalEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
-	l.Close()
+	closeLog(t, l)
 
 	data, err := os.ReadFile(filepath.Join(dir, "00000001.jsonl"))
 	if err != nil {
@@ -263,7 +271,7 @@ func TestRotationKeepsChain(t *testing.T) {
 	if err := l.Append(context.Background(), many...); err != nil {
 		t.Fatalf("Append(40 events): %v", err)
 	}
-	l.Close()
+	closeLog(t, l)
 
 	report := verifyOK(t, dir, 80)
 	files := segmentFiles(t, dir)
@@ -293,7 +301,7 @@ func TestOversizedEntryGetsOwnSegment(t *testing.T) {
 	opts.SegmentMaxBytes = 100
 	l := openLog(t, dir, opts)
 	appendEvents(t, l, 0, 3)
-	l.Close()
+	closeLog(t, l)
 
 	verifyOK(t, dir, 3)
 	if n := len(segmentFiles(t, dir)); n != 3 {
@@ -324,14 +332,14 @@ func TestReopenAfterEmptySegment(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, testOptions())
 	appendEvents(t, l, 0, 5)
-	l.Close()
+	closeLog(t, l)
 	if err := os.WriteFile(filepath.Join(dir, "00000002.jsonl"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	l = openLog(t, dir, testOptions())
 	appendEvents(t, l, 5, 8)
-	l.Close()
+	closeLog(t, l)
 	verifyOK(t, dir, 8)
 	entries := readAll(t, dir)
 	if entries[5].Seq != 6 || entries[5].Prev != entries[4].Hash {
@@ -343,7 +351,7 @@ func TestTornTailRecovery(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, testOptions())
 	appendEvents(t, l, 0, 5)
-	l.Close()
+	closeLog(t, l)
 	path := filepath.Join(dir, "00000001.jsonl")
 	complete, err := os.ReadFile(path)
 	if err != nil {
@@ -368,7 +376,7 @@ func TestTornTailRecovery(t *testing.T) {
 		t.Errorf("segment after Open: got %d bytes, want the %d bytes of complete lines", len(data), len(complete))
 	}
 	appendEvents(t, l, 5, 7)
-	l.Close()
+	closeLog(t, l)
 	report = verifyOK(t, dir, 7)
 	if report.Incomplete {
 		t.Errorf("report incomplete after recovery: got true, want false")
@@ -397,7 +405,7 @@ func TestOpenRejectsBrokenLastSegment(t *testing.T) {
 			dir := t.TempDir()
 			l := openLog(t, dir, testOptions())
 			appendEvents(t, l, 0, 5)
-			l.Close()
+			closeLog(t, l)
 			path := filepath.Join(dir, "00000001.jsonl")
 			writeLines(t, path, tt.tamper(readLines(t, path)))
 
@@ -415,7 +423,7 @@ func TestOpenRejectsBrokenLinkToPreviousSegment(t *testing.T) {
 	opts.SegmentMaxBytes = 1000
 	l := openLog(t, dir, opts)
 	appendEvents(t, l, 0, 10)
-	l.Close()
+	closeLog(t, l)
 	files := segmentFiles(t, dir)
 	last := files[len(files)-1]
 	lines := readLines(t, last)
@@ -590,7 +598,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			opts.SegmentMaxBytes = 2000
 			l := openLog(t, dir, opts)
 			appendEvents(t, l, 0, 30)
-			l.Close()
+			closeLog(t, l)
 			files := segmentFiles(t, dir)
 			if len(files) < 3 {
 				t.Fatalf("segments: got %d, want at least 3", len(files))
@@ -643,7 +651,7 @@ func TestHashedValuesNeverStored(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
-	l.Close()
+	closeLog(t, l)
 
 	for _, path := range segmentFiles(t, dir) {
 		data, err := os.ReadFile(path)
@@ -674,7 +682,7 @@ func TestInvalidUTF8IsStoredVerifiably(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
-	l.Close()
+	closeLog(t, l)
 
 	verifyOK(t, dir, 1)
 	e := readAll(t, dir)[0]
@@ -707,7 +715,7 @@ func TestConcurrentAppends(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	l.Close()
+	closeLog(t, l)
 
 	verifyOK(t, dir, goroutines*perGoroutine)
 	seen := map[string]bool{}
@@ -796,13 +804,13 @@ func TestFailClosed(t *testing.T) {
 			if msg := whispersync.ErrorMessage(err); strings.Contains(msg, "device") || strings.Contains(msg, "input/output") {
 				t.Errorf("user message: got %q, want no operator detail", msg)
 			}
-			l.Close()
+			closeLog(t, l)
 
 			// Reopening recovers: a short write leaves an incomplete line
 			// that Open removes.
 			l = openLog(t, dir, testOptions())
 			appendEvents(t, l, 10, 12)
-			l.Close()
+			closeLog(t, l)
 			report, err := audit.Verify(dir)
 			if err != nil {
 				t.Fatalf("Verify after reopen: %v", err)
@@ -898,7 +906,7 @@ func TestFileModes(t *testing.T) {
 	opts.SegmentMaxBytes = 500
 	l := openLog(t, dir, opts)
 	appendEvents(t, l, 0, 4)
-	l.Close()
+	closeLog(t, l)
 
 	info, err := os.Stat(dir)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"unicode/utf8"
 )
 
@@ -54,9 +55,10 @@ func (c *lineChecker) check(text []byte) checkedLine {
 		return checkSlow(text)
 	}
 
+	// isHexHash accepted both above, so decoding cannot fail.
 	var prev, hash [sha256.Size]byte
-	hex.Decode(prev[:], v.prev)
-	hex.Decode(hash[:], v.hash)
+	_, _ = hex.Decode(prev[:], v.prev)
+	_, _ = hex.Decode(hash[:], v.hash)
 	c.canonical = v.appendCanonical(c.canonical[:0])
 	checked := checkedLine{seq: v.seq, prev: prev, hash: chainHash(&prev, v.seq, c.canonical)}
 	if checked.hash != hash {
@@ -79,7 +81,7 @@ func checkSlow(text []byte) checkedLine {
 		checked.malformed, checked.reason = true, "malformed entry: prev is not a SHA-256 hash in lowercase hex"
 		return checked
 	}
-	hex.Decode(checked.prev[:], []byte(l.Prev))
+	_, _ = hex.Decode(checked.prev[:], []byte(l.Prev)) // isHexHash accepted it
 	checked.hash = chainHash(&checked.prev, l.Seq, l.appendCanonical(nil))
 	if hex.EncodeToString(checked.hash[:]) != l.Hash {
 		checked.reason = reasonEdited
@@ -274,6 +276,12 @@ func appendBytes(dst, b []byte) []byte {
 	return append(dst, b...)
 }
 
+// appendCount appends n as a 4-byte count. It panics when n does not fit,
+// because two entries could then hash alike. Entries are limited to
+// maxLineBytes, so real counts stay far below 4 GiB.
 func appendCount(dst []byte, n int) []byte {
+	if n < 0 || n > math.MaxUint32 {
+		panic("audit: count does not fit in 4 bytes")
+	}
 	return binary.BigEndian.AppendUint32(dst, uint32(n))
 }
