@@ -37,14 +37,19 @@ type envelope struct {
 	ciphertext []byte
 }
 
-// appendEnvelopeHeader appends the header of a sealed record; the class and
-// owner lengths must already be checked.
+// appendEnvelopeHeader appends the header of a sealed record. The caller
+// must have validated the class and the owner, which bounds their lengths.
+// A length that does not fit its field panics.
 func appendEnvelopeHeader(b []byte, key dataKeyID, nonce []byte) []byte {
+	classLength, ownerLength := len(key.class), len(key.owner)
+	if classLength > math.MaxUint8 || ownerLength > maxOwnerLength {
+		panic("seal: envelope header: class or owner longer than its length field")
+	}
 	b = append(b, envelopeMagic...)
 	b = append(b, envelopeFormatVersion)
-	b = append(b, byte(len(key.class)))
+	b = append(b, byte(classLength))
 	b = append(b, key.class...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(key.owner)))
+	b = binary.BigEndian.AppendUint16(b, uint16(ownerLength))
 	b = append(b, key.owner...)
 	b = binary.BigEndian.AppendUint32(b, key.generation)
 	return append(b, nonce...)
@@ -125,5 +130,7 @@ func appendIdentity(b []byte, id Identity) []byte {
 	b = appendString(b, id.Owner)
 	b = appendString(b, id.Kind)
 	b = appendString(b, id.ID)
+	// #nosec G115 -- reinterprets the bits on purpose: every int fits in the
+	// 8 bytes in two's complement, so negative versions encode distinctly too.
 	return binary.BigEndian.AppendUint64(b, uint64(int64(id.Version)))
 }

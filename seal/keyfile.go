@@ -192,16 +192,14 @@ func writeKeyFile(path string, kf *keyFile, exclusive bool) error {
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // nothing was written yet
 		return fmt.Errorf("seal: write key file: %w", err)
 	}
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("seal: write key file: %w", err)
+		return fmt.Errorf("seal: write key file: %w", errors.Join(err, tmp.Close()))
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("seal: sync key file: %w", err)
+		return fmt.Errorf("seal: sync key file: %w", errors.Join(err, tmp.Close()))
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("seal: write key file: %w", err)

@@ -129,7 +129,7 @@ func loadKeyring(path string, passphrase []byte, protected bool) (*Keyring, erro
 			key, err = newGCM(kr.wrapKey).Open(nil, sealed[:nonceSize], sealed[nonceSize:], sealedKeyAD(e.Version))
 			zero(e.SealedKey)
 			if err != nil {
-				kr.Close()
+				_ = kr.Close() // Close zeroes the keys read so far and never fails
 				return nil, corrupt(path, fmt.Sprintf("key version %d fails authentication under the passphrase", e.Version))
 			}
 		}
@@ -156,7 +156,7 @@ func createKeyring(path string, passphrase []byte, protected bool) (*Keyring, er
 	}
 
 	if _, err := kr.addVersion(true); err != nil {
-		kr.Close()
+		_ = kr.Close() // Close zeroes the keys and never fails
 		return nil, err
 	}
 	return kr, nil

@@ -29,7 +29,7 @@ func TestKeyringContract(t *testing.T) {
 			if err != nil {
 				t.Fatalf("OpenKeyFile: %v", err)
 			}
-			t.Cleanup(func() { kr.Close() })
+			t.Cleanup(func() { closeKeyring(t, kr) })
 			return kr
 		})
 	})
@@ -40,7 +40,7 @@ func TestKeyringContract(t *testing.T) {
 			if err != nil {
 				t.Fatalf("OpenPassphrase: %v", err)
 			}
-			t.Cleanup(func() { kr.Close() })
+			t.Cleanup(func() { closeKeyring(t, kr) })
 			return kr
 		})
 	})
@@ -67,7 +67,7 @@ func TestOpenKeyFileCreates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateDataKey: %v", err)
 	}
-	kr.Close()
+	closeKeyring(t, kr)
 
 	again, created, err := seal.OpenKeyFile(path)
 	if err != nil {
@@ -124,7 +124,7 @@ func TestOpenKeyFileConcurrentCreate(t *testing.T) {
 		if got, err := kr.Decrypt(ctx, dk.Ciphertext, nil); err != nil || !bytes.Equal(got, dk.Plaintext) {
 			t.Errorf("Decrypt with key ring %d: got %x, %v, want %x", i, got, err, dk.Plaintext)
 		}
-		kr.Close()
+		closeKeyring(t, kr)
 	}
 	assertNoTempFiles(t, filepath.Dir(path))
 }
@@ -137,7 +137,7 @@ func TestOpenKeyFileInsecureMode(t *testing.T) {
 		}
 		kr, _, err := seal.OpenKeyFile(path)
 		if err == nil {
-			kr.Close()
+			closeKeyring(t, kr)
 			t.Errorf("OpenKeyFile with mode %04o: got no error, want a rejection", mode)
 			continue
 		}
@@ -169,7 +169,7 @@ func TestOpenKeyFileCorrupt(t *testing.T) {
 			}
 			kr, _, err := seal.OpenKeyFile(path)
 			if err == nil {
-				kr.Close()
+				closeKeyring(t, kr)
 				t.Fatalf("OpenKeyFile: got no error, want one containing %q", tt.want)
 			}
 			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
@@ -199,7 +199,7 @@ func TestOpenPassphrase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateDataKey: %v", err)
 	}
-	kr.Close()
+	closeKeyring(t, kr)
 
 	again, created, err := seal.OpenPassphrase(path, []byte("open sesame"))
 	if err != nil || created {
@@ -219,7 +219,7 @@ func TestOpenPassphraseWrong(t *testing.T) {
 	path := copyKeyFile(t, passphraseFileGolden)
 	kr, _, err := seal.OpenPassphrase(path, []byte("correct horse battery stapler"))
 	if err == nil {
-		kr.Close()
+		closeKeyring(t, kr)
 		t.Fatal("OpenPassphrase with a wrong passphrase: got no error, want one")
 	}
 	if code := whispersync.ErrorCode(err); code != whispersync.EUNAUTHORIZED {
@@ -246,13 +246,13 @@ func TestKeyFileProtectionMismatch(t *testing.T) {
 	cheapArgon2id(t)
 	if kr, _, err := seal.OpenPassphrase(copyKeyFile(t, keyFileGolden), []byte("x")); err == nil || !strings.Contains(err.Error(), "not protected by a passphrase") {
 		if kr != nil {
-			kr.Close()
+			closeKeyring(t, kr)
 		}
 		t.Errorf("OpenPassphrase of a plaintext key file: got %v, want a protection mismatch", err)
 	}
 	if kr, _, err := seal.OpenKeyFile(copyKeyFile(t, passphraseFileGolden)); err == nil || !strings.Contains(err.Error(), "protected by a passphrase") {
 		if kr != nil {
-			kr.Close()
+			closeKeyring(t, kr)
 		}
 		t.Errorf("OpenKeyFile of a passphrase key file: got %v, want a protection mismatch", err)
 	}
@@ -286,7 +286,7 @@ func TestRotatePersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr.Close()
+	closeKeyring(t, kr)
 	assertMode(t, path, 0o600)
 
 	again, _, err := seal.OpenKeyFile(path)
@@ -338,6 +338,14 @@ func TestKeyringClose(t *testing.T) {
 	}
 	if _, err := kr.Rotate(); err == nil {
 		t.Errorf("Rotate after Close: got no error, want one")
+	}
+}
+
+// closeKeyring closes kr and fails the test when that fails.
+func closeKeyring(t testing.TB, kr *seal.Keyring) {
+	t.Helper()
+	if err := kr.Close(); err != nil {
+		t.Errorf("close key ring: %v", err)
 	}
 }
 

@@ -48,7 +48,7 @@ func newFixture(t *testing.T, opts seal.SealerOptions) *fixture {
 	if err != nil {
 		t.Fatalf("OpenKeyFile: %v", err)
 	}
-	t.Cleanup(func() { kr.Close() })
+	t.Cleanup(func() { closeKeyring(t, kr) })
 	f := &fixture{keys: &countingKeys{KeyService: kr}, tables: mock.NewTables()}
 	if opts.Logger == nil {
 		opts.Logger = quiet

@@ -149,7 +149,7 @@ func openGolden(t testing.TB) *seal.Keyring {
 	if err != nil {
 		t.Fatalf("OpenKeyFile(golden): %v", err)
 	}
-	t.Cleanup(func() { kr.Close() })
+	t.Cleanup(func() { closeKeyring(t, kr) })
 	return kr
 }
 
@@ -405,7 +405,7 @@ func writeVectors(t *testing.T) {
 	for _, purpose := range []string{"audit hmac salt", "secret store"} {
 		v.DerivedKeys = append(v.DerivedKeys, derivedKeyVector{Purpose: purpose, Key: kr.DeriveKey(purpose)})
 	}
-	kr.Close()
+	closeKeyring(t, kr)
 
 	// The passphrase key file holds the same KEKs: salt, version 1 and its
 	// sealing nonce, then version 2 and the nonces of both entries.
@@ -420,7 +420,7 @@ func writeVectors(t *testing.T) {
 		t.Fatalf("Rotate: %v", err)
 	}
 	restore()
-	kr.Close()
+	closeKeyring(t, kr)
 	copyFile(t, path, passphraseFileGolden)
 
 	dataKey := sequence(0x90, 32)
@@ -459,7 +459,7 @@ func writeVectors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("encode vectors: %v", err)
 	}
-	if err := os.WriteFile(vectorsFile, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(vectorsFile, append(data, '\n'), 0o600); err != nil {
 		t.Fatalf("write vectors: %v", err)
 	}
 }
@@ -470,7 +470,7 @@ func copyFile(t *testing.T, from, to string) {
 	if err != nil {
 		t.Fatalf("read %s: %v", from, err)
 	}
-	if err := os.WriteFile(to, data, 0o644); err != nil {
+	if err := os.WriteFile(to, data, 0o600); err != nil {
 		t.Fatalf("write %s: %v", to, err)
 	}
 }

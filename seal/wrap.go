@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -38,13 +39,17 @@ type wrappedKey struct {
 	sealed []byte
 }
 
-// appendWrappedHeader appends the header of a wrapped data key; keyID must be
-// 1 to maxKeyIDLength bytes long.
+// appendWrappedHeader appends the header of a wrapped data key. It panics
+// unless keyID is 1 to maxKeyIDLength bytes long.
 func appendWrappedHeader(b []byte, kekVersion uint32, keyID string) []byte {
+	idLength := len(keyID)
+	if idLength == 0 || idLength > maxKeyIDLength {
+		panic("seal: wrapped key header: key id length out of range")
+	}
 	b = append(b, wrappedMagic...)
 	b = append(b, wrappedFormatVersion)
 	b = binary.BigEndian.AppendUint32(b, kekVersion)
-	b = append(b, byte(len(keyID)))
+	b = append(b, byte(idLength))
 	return append(b, keyID...)
 }
 
@@ -73,7 +78,7 @@ func parseWrappedKey(b []byte) (wrappedKey, bool) {
 // so that no two different contexts encode to the same bytes. A nil and an
 // empty context encode alike.
 func appendContext(b []byte, encryptionContext map[string]string) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(encryptionContext)))
+	b = appendLength(b, len(encryptionContext))
 	for _, k := range slices.Sorted(maps.Keys(encryptionContext)) {
 		b = appendString(b, k)
 		b = appendString(b, encryptionContext[k])
@@ -82,8 +87,18 @@ func appendContext(b []byte, encryptionContext map[string]string) []byte {
 }
 
 func appendString(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	b = appendLength(b, len(s))
 	return append(b, s...)
+}
+
+// appendLength appends n as a 4-byte count. It panics when n does not fit,
+// because two inputs could then encode alike. Real owners, ids and contexts
+// stay far below 4 GiB.
+func appendLength(b []byte, n int) []byte {
+	if n < 0 || n > math.MaxUint32 {
+		panic("seal: length does not fit in 4 bytes")
+	}
+	return binary.BigEndian.AppendUint32(b, uint32(n))
 }
 
 // newGCM returns AES-256-GCM under key, which must be 32 bytes long.
