@@ -82,8 +82,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 
 	a := &App{Keyring: kr, Logger: cfg.Logger}
 	if err := a.open(ctx, cfg); err != nil {
-		a.Close()
-		return nil, err
+		return nil, errors.Join(err, a.Close())
 	}
 	return a, nil
 }

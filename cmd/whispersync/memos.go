@@ -66,13 +66,12 @@ func runMemos(ctx context.Context, m *Main, args []string) error {
 		if *asJSON {
 			return m.printJSON(v)
 		}
-		printMemo(m, v)
-		return nil
+		return printMemo(m, v)
 	}
 	return usagef("unknown memos action %q: use list or show", pos[0])
 }
 
-func printMemo(m *Main, v pipeline.MemoView) {
+func printMemo(m *Main, v pipeline.MemoView) error {
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "id\t%s\n", v.ID)
 	fmt.Fprintf(tw, "status\t%s\n", v.Status)
@@ -102,7 +101,7 @@ func printMemo(m *Main, v pipeline.MemoView) {
 	if v.Error != nil {
 		fmt.Fprintf(tw, "rejected\t%s (rule %s)\n", v.Error.Message, v.Error.Rule)
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 func orDash(s string) string {

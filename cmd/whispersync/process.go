@@ -98,8 +98,7 @@ func runProcess(ctx context.Context, m *Main, args []string) error {
 		}
 		return nil
 	}
-	printProcessTable(m.Stdout, results, elapsed)
-	return nil
+	return printProcessTable(m.Stdout, results, elapsed)
 }
 
 // collectFiles expands paths into files: a file is taken as given, a folder
@@ -280,7 +279,7 @@ func fill(r *processResult, v pipeline.MemoView, duplicate bool) {
 	}
 }
 
-func printProcessTable(w io.Writer, results []processResult, elapsed time.Duration) {
+func printProcessTable(w io.Writer, results []processResult, elapsed time.Duration) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tSTATUS\tBUCKET\tCONF\tPEOPLE\tACTIONS\tMEMO")
 	counts := map[string]int{}
@@ -299,7 +298,9 @@ func printProcessTable(w io.Writer, results []processResult, elapsed time.Durati
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Source, r.Status, bucket, conf, abbreviate(strings.Join(r.People, ", "), 30), len(r.ActionItems), r.MemoID)
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 
 	var parts []string
 	for _, s := range []string{"processed", "review", "rejected", "duplicate"} {
@@ -317,6 +318,7 @@ func printProcessTable(w io.Writer, results []processResult, elapsed time.Durati
 	if counts["review"] > 0 {
 		fmt.Fprintln(w, "memos in review wait for your verdict: whispersync review list")
 	}
+	return nil
 }
 
 func joinBuckets(bs []whispersync.Bucket) string {
