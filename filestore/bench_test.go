@@ -39,7 +39,23 @@ func BenchmarkPutObjectExistingKey(b *testing.B) {
 // BenchmarkPutObjectParallel8 puts from 8 goroutines, as pipeline workers
 // do, each to its own keys.
 func BenchmarkPutObjectParallel8(b *testing.B) {
-	const workers = 8
+	putParallel(b, 8, func(w, i int) string { return fmt.Sprintf("bench/w%d/k%d", w, i) })
+}
+
+// BenchmarkPutObjectSharedFolder puts new keys below one owner's folder from
+// many goroutines, as intake does for one busy user, so every put adds an
+// entry to the same folder.
+func BenchmarkPutObjectSharedFolder(b *testing.B) {
+	for _, workers := range []int{8, 32} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			putParallel(b, workers, func(w, i int) string { return fmt.Sprintf("transcripts/owner/w%d-k%d", w, i) })
+		})
+	}
+}
+
+// putParallel runs b.N puts of new keys from the given number of
+// goroutines; key names the i-th key of goroutine w.
+func putParallel(b *testing.B, workers int, key func(w, i int) string) {
 	s := open(b, b.TempDir())
 	body := make([]byte, benchBodySize)
 	b.SetBytes(benchBodySize)
@@ -53,7 +69,7 @@ func BenchmarkPutObjectParallel8(b *testing.B) {
 		}
 		wg.Go(func() {
 			for i := range n {
-				if _, err := s.PutObject(b.Context(), fmt.Sprintf("bench/w%d/k%d", w, i), body, nil); err != nil {
+				if _, err := s.PutObject(b.Context(), key(w, i), body, nil); err != nil {
 					b.Error(err)
 					return
 				}
