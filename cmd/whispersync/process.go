@@ -160,13 +160,7 @@ func processFiles(ctx context.Context, m *Main, a *app.App, owner string, files 
 	workerDone := make(chan error, 1)
 	opts := pipeline.WorkerOptions{Idle: 20 * time.Millisecond, OnDone: func(string, string, whispersync.MemoStatus) { progress.processed.Add(1) }}
 	go func() {
-		for workerCtx.Err() == nil && !submitted.Load() {
-			if _, err := a.Pipeline.ProcessBatch(workerCtx, opts); err != nil && workerCtx.Err() == nil {
-				workerDone <- err
-				return
-			}
-		}
-		_, err := a.Pipeline.Drain(workerCtx, opts)
+		_, err := a.Pipeline.DrainAfter(workerCtx, opts, submitted.Load)
 		workerDone <- err
 	}()
 
