@@ -72,6 +72,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 		notice("created data directory " + cfg.DataDir)
 	}
+	if err := checkKeyFileExpected(cfg); err != nil {
+		return nil, err
+	}
 	kr, created, err := seal.OpenKeyFile(cfg.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("app: open key file: %w", err)
@@ -170,6 +173,19 @@ func (a *App) User(ctx context.Context, name string, create bool) (*whispersync.
 func (a *App) Recover(ctx context.Context) error {
 	_, err := a.Pipeline.Recover(ctx, 0)
 	return err
+}
+
+// checkKeyFileExpected refuses to create a new key file for a data
+// directory that already holds a database: its data is sealed under another
+// key file, and data written under a new one would be split across two keys.
+func checkKeyFileExpected(cfg Config) error {
+	if _, err := os.Stat(cfg.KeyFile); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "whispersync.db")); err != nil {
+		return nil
+	}
+	return whispersync.Errorf(whispersync.EINVALID, "key file %s not found, but the data directory %s already holds data sealed under a key file: restore the key file from your backup, or point --key-file (WHISPERSYNC_KEY_FILE) at it", cfg.KeyFile, cfg.DataDir)
 }
 
 // inside reports whether path lies in dir, after resolving both to absolute
