@@ -97,6 +97,9 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("app: open database: %w", err)
 	}
 	a.Objects, err = filestore.Open(filepath.Join(cfg.DataDir, "objects"))
+	if whispersync.ErrorCode(err) == whispersync.EUNAVAILABLE {
+		return &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: fmt.Sprintf("data directory %s is in use by another whispersync process, such as serve or process: wait for it to finish or stop it; while serve runs, use the HTTP API", cfg.DataDir), Err: err}
+	}
 	if err != nil {
 		return fmt.Errorf("app: open object store: %w", err)
 	}
