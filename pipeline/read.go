@@ -80,6 +80,14 @@ type ListOptions struct {
 
 // ListMemos returns the owner's memos, newest first.
 func (p *Pipeline) ListMemos(ctx context.Context, actor Actor, owner string, opts ListOptions) ([]MemoView, error) {
+	switch opts.Status {
+	case "", whispersync.StatusQueued, whispersync.StatusProcessed, whispersync.StatusReview, whispersync.StatusRejected, whispersync.StatusFailed:
+	default:
+		return nil, whispersync.Errorf(whispersync.EINVALID, "unknown memo status %q: use queued, processed, review or rejected", opts.Status)
+	}
+	if opts.Limit < 0 {
+		return nil, whispersync.Errorf(whispersync.EINVALID, "invalid limit %d: use 0 for all memos or a positive number", opts.Limit)
+	}
 	if err := p.audit(ctx, actor, whispersync.AuditEvent{Action: "memo.list", Resource: "user:" + owner}); err != nil {
 		return nil, err
 	}
@@ -167,7 +175,25 @@ func validWeek(week string) bool {
 	}
 	y, err1 := strconv.Atoi(year)
 	n, err2 := strconv.Atoi(w)
-	return err1 == nil && err2 == nil && y > 1970 && n >= 1 && n <= 53
+	if err1 != nil || err2 != nil || y <= 1970 || n < 1 {
+		return false
+	}
+	// December 28 always falls in a year's last ISO week.
+	_, last := time.Date(y, time.December, 28, 0, 0, 0, 0, time.UTC).ISOWeek()
+	return n <= last
+}
+
+// validFilter checks the values of a memory filter.
+func validFilter(f memory.Filter) error {
+	switch f.Sentiment {
+	case "", extract.Positive, extract.Negative, extract.Neutral, extract.Mixed:
+	default:
+		return whispersync.Errorf(whispersync.EINVALID, "unknown sentiment %q: use positive, negative, neutral or mixed", f.Sentiment)
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
+		return whispersync.Errorf(whispersync.EINVALID, "the date range starts (%s) after it ends (%s): swap from and to", f.From.Format(time.DateOnly), f.To.Format(time.DateOnly))
+	}
+	return nil
 }
 
 // MemoryHit is one memory that matched a search.
@@ -181,6 +207,9 @@ type MemoryHit struct {
 // query and pass filter. The query is looked up by its blind index, so no
 // search term is stored or compared in plaintext.
 func (p *Pipeline) SearchMemories(ctx context.Context, actor Actor, owner, query string, filter memory.Filter) ([]MemoryHit, error) {
+	if err := validFilter(filter); err != nil {
+		return nil, err
+	}
 	terms := extract.Terms(query)
 	if len(terms) == 0 && strings.TrimSpace(query) != "" {
 		return nil, whispersync.Errorf(whispersync.EINVALID, "the search has no searchable words: use names, places or other words from your memories")
