@@ -59,7 +59,7 @@ func testServer(t *testing.T, h http.Handler) (*httptest.Server, *tls.Config) {
 }
 
 func TestClientRefuses(t *testing.T) {
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) })
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
 	srv, tlsConfig := testServer(t, ok)
 	var redirectTarget string
 	redirector, _ := testServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +98,7 @@ func TestClientRefuses(t *testing.T) {
 }
 
 func TestClientAllows(t *testing.T) {
-	srv, tlsConfig := testServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"ok":true}`)) }))
+	srv, tlsConfig := testServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"ok":true}`)) }))
 	c := safehttp.New(safehttp.Options{AllowLoopback: true, AllowHosts: []string{"127.0.0.1"}, TLS: tlsConfig})
 	body, err := safehttp.Get(context.Background(), c, srv.URL, 1<<10)
 	if err != nil {
