@@ -23,7 +23,10 @@ type WorkerOptions struct {
 	// the others' processing.
 	BatchSize int
 	// Visibility is how long a received message stays hidden from other
-	// consumers; default 2 minutes, well above the time one memo takes.
+	// consumers; default 30 seconds. One memo takes milliseconds, so this
+	// mostly bounds how long the messages of a crashed worker wait before
+	// another worker takes them; a slow worker that outruns it only causes
+	// a redelivery, which processing tolerates.
 	Visibility time.Duration
 	// Idle is the pause after an empty receive; default 200 ms.
 	Idle time.Duration
@@ -44,7 +47,7 @@ func (o *WorkerOptions) defaults() {
 		o.BatchSize = maxReceiveBatch
 	}
 	if o.Visibility <= 0 {
-		o.Visibility = 2 * time.Minute
+		o.Visibility = 30 * time.Second
 	}
 	if o.Idle <= 0 {
 		o.Idle = 200 * time.Millisecond

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/whispersync/whispersync"
@@ -227,7 +229,11 @@ func (m *Main) user(ctx context.Context, a *app.App, name string) (*whispersync.
 func (m *Main) operator() pipeline.Actor {
 	name := m.Getenv("USER")
 	if name == "" {
-		name = "unknown"
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		} else {
+			name = "uid-" + strconv.Itoa(os.Getuid())
+		}
 	}
 	return pipeline.Actor{Principal: "operator:" + name, Source: "cli"}
 }

@@ -416,3 +416,18 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("unknown route: got %d, want 404", code)
 	}
 }
+
+func TestMissingKeyFileWithExistingDataIsRefused(t *testing.T) {
+	env := testEnv(t)
+	if code, _, stderr := run(t, env, "memos", "list"); code != 0 {
+		t.Fatalf("first run: exit %d, stderr %s", code, stderr)
+	}
+	env["WHISPERSYNC_KEY_FILE"] = filepath.Join(t.TempDir(), "mistyped.json")
+	code, _, stderr := run(t, env, "memos", "list")
+	if code != 1 || !strings.Contains(stderr, "restore the key file") {
+		t.Errorf("missing key file: exit %d, stderr %q, want a refusal naming the fix", code, stderr)
+	}
+	if _, err := os.Stat(env["WHISPERSYNC_KEY_FILE"]); err == nil {
+		t.Error("a new key file was created for existing data")
+	}
+}

@@ -57,7 +57,7 @@ func runMemories(ctx context.Context, m *Main, args []string) error {
 	for _, h := range hits {
 		fmt.Fprintf(m.Stdout, "%s  %s  %s\n  %s\n", h.Date, h.Memo, strings.Join(h.People, ", "), h.Summary)
 	}
-	fmt.Fprintf(m.Stdout, "%d memories found\n", len(hits))
+	fmt.Fprintln(m.Stdout, plural(len(hits), "memory", "memories")+" found")
 	return nil
 }
 

@@ -78,7 +78,11 @@ func printMemo(m *Main, v pipeline.MemoView) error {
 	fmt.Fprintf(tw, "source\t%s\n", v.Source)
 	fmt.Fprintf(tw, "created\t%s\n", v.CreatedAt.Local().Format("2006-01-02 15:04:05"))
 	if v.Bucket != "" {
-		fmt.Fprintf(tw, "bucket\t%s (%s), confidence %.2f\n", v.Bucket, joinBuckets(v.Buckets), v.Confidence)
+		bucket := string(v.Bucket)
+		if len(v.Buckets) > 1 {
+			bucket += " (" + joinBuckets(v.Buckets) + ")"
+		}
+		fmt.Fprintf(tw, "bucket\t%s, confidence %.2f\n", bucket, v.Confidence)
 		fmt.Fprintf(tw, "reason\t%s\n", v.Reason)
 	}
 	if len(v.People) > 0 {
@@ -102,6 +106,14 @@ func printMemo(m *Main, v pipeline.MemoView) error {
 		fmt.Fprintf(tw, "rejected\t%s (rule %s)\n", v.Error.Message, v.Error.Rule)
 	}
 	return tw.Flush()
+}
+
+// plural returns n with the singular or plural noun.
+func plural(n int, singular, pluralForm string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+	return fmt.Sprintf("%d %s", n, pluralForm)
 }
 
 func orDash(s string) string {

@@ -153,6 +153,12 @@ func processFiles(ctx context.Context, m *Main, a *app.App, owner string, files 
 	results := make([]processResult, len(files))
 	receipts := make([]pipeline.Receipt, len(files))
 
+	// Memos that an earlier run stored but never queued, because it was
+	// killed in between, are queued again first.
+	if _, err := a.Pipeline.Recover(ctx, 0); err != nil {
+		return nil, err
+	}
+
 	// The worker runs while files are still being submitted, so reading
 	// and fsyncing overlap with classification.
 	workerCtx, stopWorker := context.WithCancel(ctx)
@@ -230,7 +236,7 @@ func submitFile(ctx context.Context, a *app.App, actor pipeline.Actor, owner, pa
 	}
 	if len(raw) > maxFileBytes-1 {
 		r.Status = pipeline.ReceiptRejected
-		r.Error = &resultError{Code: whispersync.EREJECTED, Rule: "too_long", Message: fmt.Sprintf("file is larger than %d bytes, so it has more than the 100,000 characters a transcript may have: split it into several files", maxFileBytes-1)}
+		r.Error = &resultError{Code: whispersync.EREJECTED, Rule: "too_long", Message: fmt.Sprintf("transcript rejected by rule too_long: the file is larger than %d bytes, so it has more than the 100,000 characters a transcript may have; it was left in place unread: split it into several files", maxFileBytes-1)}
 		return r, pipeline.Receipt{Status: pipeline.ReceiptRejected}, nil
 	}
 	receipt, err := a.Pipeline.Submit(ctx, pipeline.Submission{Actor: actor, Owner: owner, Source: path, Raw: raw})
@@ -355,7 +361,9 @@ func newProgress(w io.Writer, total int, silent bool) *progress {
 			case <-p.stop:
 				return
 			case <-tick.C:
-				fmt.Fprintf(w, "whispersync: %d/%d submitted, %d/%d processed\n", p.submitted.Load(), p.total, p.processed.Load(), p.total)
+				// Messages left by an earlier run count as processed too, so
+				// the count is capped at the total.
+				fmt.Fprintf(w, "whispersync: %d/%d submitted, %d/%d processed\n", p.submitted.Load(), p.total, min(p.processed.Load(), int64(p.total)), p.total)
 			}
 		}
 	}()

@@ -55,7 +55,7 @@ func runReview(ctx context.Context, m *Main, args []string) error {
 		if *asJSON {
 			return m.printJSON(v)
 		}
-		fmt.Fprintf(m.Stdout, "%s assigned to %s; %d outputs written\n", v.ID, v.Bucket, len(v.Outputs))
+		fmt.Fprintf(m.Stdout, "%s assigned to %s; %s written\n", v.ID, v.Bucket, plural(len(v.Outputs), "output", "outputs"))
 		return nil
 	}
 	memos, err := a.Pipeline.ListReview(ctx, m.operator(), user.ID)
