@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"crypto/cipher"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +18,9 @@ type dataKey struct {
 	raw      []byte
 	aead     cipher.AEAD
 	loadedAt time.Time
-	zeroed   bool
+	// uses counts lookups served from the cache.
+	uses   atomic.Int64
+	zeroed bool
 }
 
 func newDataKey(id dataKeyID, raw []byte, now time.Time) *dataKey {
@@ -32,11 +35,14 @@ func (k *dataKey) destroy() {
 }
 
 // keyCache is a least-recently-used cache of unwrapped data keys, bounded in
-// count and in age. Evicted keys are zeroed.
+// count, in age and in uses per key. Evicted keys are zeroed.
 type keyCache struct {
 	maxKeys int
 	maxAge  time.Duration
+	maxUses int64
 	now     func() time.Time
+
+	hits, misses, evictions atomic.Uint64
 
 	mu      sync.Mutex
 	entries map[dataKeyID]*list.Element
@@ -46,28 +52,39 @@ type keyCache struct {
 	epoch uint64
 }
 
-func newKeyCache(maxKeys int, maxAge time.Duration, now func() time.Time) *keyCache {
-	return &keyCache{maxKeys: maxKeys, maxAge: maxAge, now: now, entries: make(map[dataKeyID]*list.Element), order: list.New()}
+func newKeyCache(maxKeys int, maxAge time.Duration, maxUses int64, now func() time.Time) *keyCache {
+	return &keyCache{maxKeys: maxKeys, maxAge: maxAge, maxUses: maxUses, now: now, entries: make(map[dataKeyID]*list.Element), order: list.New()}
 }
 
-// get returns the cached key, or nil when it is missing or too old.
+// get returns the cached key, or nil when it is missing, too old or used up.
 func (c *keyCache) get(id dataKeyID) *dataKey {
 	c.mu.Lock()
 	e, ok := c.entries[id]
 	if !ok {
 		c.mu.Unlock()
+		c.misses.Add(1)
 		return nil
 	}
 	k := e.Value.(*dataKey)
-	if c.now().Sub(k.loadedAt) >= c.maxAge {
+	if c.now().Sub(k.loadedAt) >= c.maxAge || k.uses.Add(1) > c.maxUses {
 		c.remove(e)
 		c.mu.Unlock()
 		k.destroy()
+		c.misses.Add(1)
 		return nil
 	}
 	c.order.MoveToFront(e)
 	c.mu.Unlock()
+	c.hits.Add(1)
 	return k
+}
+
+// stats returns the counters and the number of cached keys.
+func (c *keyCache) stats() (hits, misses, evictions uint64, size int) {
+	c.mu.Lock()
+	size = c.order.Len()
+	c.mu.Unlock()
+	return c.hits.Load(), c.misses.Load(), c.evictions.Load(), size
 }
 
 // currentEpoch returns the epoch to pass to put for a load that starts now.
@@ -145,8 +162,9 @@ func (c *keyCache) evict(match func(dataKeyID) bool) {
 	}
 }
 
-// remove unlinks e; c.mu is held.
+// remove unlinks e, which the caller zeroes; c.mu is held.
 func (c *keyCache) remove(e *list.Element) {
+	c.evictions.Add(1)
 	delete(c.entries, e.Value.(*dataKey).id)
 	c.order.Remove(e)
 }

@@ -17,3 +17,15 @@ func SetArgon2idCost(time, memoryKiB uint32, threads uint8) (restore func()) {
 	argon2idParams.Time, argon2idParams.MemoryKiB, argon2idParams.Threads = time, memoryKiB, threads
 	return func() { argon2idParams = old }
 }
+
+// ParseKeyFile parses key file bytes, for the fuzz target of the parser.
+func ParseKeyFile(data []byte) error {
+	_, err := parseKeyFile("fuzz.json", data)
+	return err
+}
+
+// ParseItemKey parses a data key's sort key, for its fuzz target.
+func ParseItemKey(key string) (class string, generation uint32, ok bool) {
+	id, ok := parseItemKey("owner", key)
+	return id.class, id.generation, ok
+}

@@ -23,6 +23,10 @@ import (
 const (
 	keyFileFormat        = "whispersync-keyring"
 	keyFileFormatVersion = 1
+	// keyFileFormatVersionDerive adds the derivation key, written once the
+	// oldest KEK version is retired; until then format version 1 is written,
+	// so older programs keep reading the file.
+	keyFileFormatVersionDerive = 2
 	// maxKeyFileSize bounds what is read; a key file with thousands of
 	// rotations is still far below it.
 	maxKeyFileSize = 1 << 20
@@ -39,6 +43,11 @@ type keyFile struct {
 	CurrentVersion uint32         `json:"current_version"`
 	Passphrase     *passphraseKDF `json:"passphrase,omitempty"`
 	Keys           []keyFileEntry `json:"keys"`
+	// DeriveKey is the HKDF-SHA256 pseudorandom key from which DeriveKey
+	// expands its keys, kept when the KEK it was extracted from is retired;
+	// SealedDeriveKey is its sealed form in a passphrase-protected file.
+	DeriveKey       []byte `json:"derive_key,omitempty"`
+	SealedDeriveKey []byte `json:"sealed_derive_key,omitempty"`
 }
 
 // passphraseKDF records how the passphrase key was derived, and a check
@@ -93,6 +102,10 @@ func derivePassphraseKey(passphrase []byte, p *passphraseKDF) passphraseKey {
 	return passphraseKey{wrap: wrap, check: mac.Sum(nil)}
 }
 
+// sealedDeriveKeyAD binds the sealed derivation key to its role, so it
+// cannot be swapped with a KEK entry.
+var sealedDeriveKeyAD = []byte("whispersync keyring v2 derive key")
+
 // sealedKeyAD binds a sealed KEK to its version, so entries cannot be
 // swapped.
 func sealedKeyAD(version uint32) []byte {
@@ -101,35 +114,45 @@ func sealedKeyAD(version uint32) []byte {
 
 // readKeyFile opens path, checks that only its owner can read it, and
 // parses it.
-func readKeyFile(path string) (*keyFile, error) {
+func readKeyFile(path string) (*keyFile, fileStamp, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("seal: open key file: %w", err)
+		return nil, fileStamp{}, fmt.Errorf("seal: open key file: %w", err)
 	}
 	defer f.Close()
 
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("seal: open key file: %w", err)
+		return nil, fileStamp{}, fmt.Errorf("seal: open key file: %w", err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, whispersync.Errorf(whispersync.EINVALID, "key file %s is not a regular file: point the key file setting at a file", path)
+		return nil, fileStamp{}, whispersync.Errorf(whispersync.EINVALID, "key file %s is not a regular file: point the key file setting at a file", path)
 	}
 	// NOTE: Windows has no Unix permission bits; there the file's ACL is
 	// the operator's to check.
 	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
-		return nil, whispersync.Errorf(whispersync.EINVALID, "key file %s can be read or written by group or others (mode %04o): run chmod 600 %s", path, info.Mode().Perm(), path)
+		return nil, fileStamp{}, whispersync.Errorf(whispersync.EINVALID, "key file %s can be read or written by group or others (mode %04o): run chmod 600 %s", path, info.Mode().Perm(), path)
 	}
 
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("seal: read key file: %w", err)
+		return nil, fileStamp{}, fmt.Errorf("seal: read key file: %w", err)
 	}
 	defer zero(data)
 	if len(data) > maxKeyFileSize {
-		return nil, corrupt(path, "larger than 1 MiB")
+		return nil, fileStamp{}, corrupt(path, "larger than 1 MiB")
 	}
-	return parseKeyFile(path, data)
+	kf, err := parseKeyFile(path, data)
+	return kf, fileStamp{info}, err
+}
+
+// fileStamp identifies one state of the key file: writers replace the file
+// by renaming a new one over it, so a new inode, size or modification time
+// means new contents.
+type fileStamp struct{ info os.FileInfo }
+
+func (s fileStamp) same(info os.FileInfo) bool {
+	return s.info != nil && info != nil && os.SameFile(s.info, info) && s.info.Size() == info.Size() && s.info.ModTime().Equal(info.ModTime())
 }
 
 func parseKeyFile(path string, data []byte) (*keyFile, error) {
@@ -140,8 +163,15 @@ func parseKeyFile(path string, data []byte) (*keyFile, error) {
 	if kf.Format != keyFileFormat {
 		return nil, corrupt(path, fmt.Sprintf("format %q, want %q", kf.Format, keyFileFormat))
 	}
-	if kf.FormatVersion > keyFileFormatVersion {
-		return nil, whispersync.Errorf(whispersync.EINVALID, "key file %s has format version %d, but this program reads up to version %d: upgrade whispersync", path, kf.FormatVersion, keyFileFormatVersion)
+	if kf.FormatVersion > keyFileFormatVersionDerive {
+		return nil, whispersync.Errorf(whispersync.EINVALID, "key file %s has format version %d, but this program reads up to version %d: upgrade whispersync", path, kf.FormatVersion, keyFileFormatVersionDerive)
+	}
+	hasDerive := kf.DeriveKey != nil || kf.SealedDeriveKey != nil
+	if hasDerive != (kf.FormatVersion == keyFileFormatVersionDerive) ||
+		kf.Passphrase == nil && kf.SealedDeriveKey != nil || kf.Passphrase != nil && kf.DeriveKey != nil ||
+		kf.DeriveKey != nil && len(kf.DeriveKey) != sha256.Size ||
+		kf.SealedDeriveKey != nil && len(kf.SealedDeriveKey) != nonceSize+sha256.Size+tagSize {
+		return nil, corrupt(path, "invalid derivation key")
 	}
 	if kf.FormatVersion < 1 {
 		return nil, corrupt(path, fmt.Sprintf("format version %d", kf.FormatVersion))

@@ -29,8 +29,10 @@ var randReader io.Reader = rand.Reader
 // key-encryption keys (KEKs) kept in a key file. It is safe for concurrent
 // use within one process.
 //
-// NOTE: two processes that rotate the same key file at once can lose one of
-// the new versions; rotate from one process at a time.
+// Rotate and Retire hold an advisory lock on the key file while they change
+// it, so several processes can share one key file; a process notices
+// versions that another one added before it wraps a new data key and when a
+// wrapped key names a version it does not know.
 type Keyring struct {
 	path string
 	rand io.Reader
@@ -42,7 +44,15 @@ type Keyring struct {
 	// the KEKs that Rotate adds.
 	passphrase *passphraseKDF
 	wrapKey    []byte
-	closed     bool
+	// stamp identifies the key file contents last read or written, so a
+	// change by another process is noticed.
+	stamp fileStamp
+	// deriveKey is the HKDF pseudorandom key of DeriveKey: extracted from
+	// the oldest KEK version, and stored in the key file (deriveStored)
+	// once that version is retired.
+	deriveKey    []byte
+	deriveStored bool
+	closed       bool
 }
 
 type kek struct {
@@ -101,7 +111,7 @@ func openKeyring(path string, passphrase []byte, protected bool) (*Keyring, bool
 }
 
 func loadKeyring(path string, passphrase []byte, protected bool) (*Keyring, error) {
-	kf, err := readKeyFile(path)
+	kf, stamp, err := readKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +122,7 @@ func loadKeyring(path string, passphrase []byte, protected bool) (*Keyring, erro
 		return nil, whispersync.Errorf(whispersync.EINVALID, "key file %s is protected by a passphrase: open it with the passphrase", path)
 	}
 
-	kr := &Keyring{path: path, rand: randReader, keys: make(map[uint32]*kek, len(kf.Keys)), current: kf.CurrentVersion}
+	kr := &Keyring{path: path, rand: randReader, current: kf.CurrentVersion, stamp: stamp}
 	if protected {
 		pk := derivePassphraseKey(passphrase, kf.Passphrase)
 		if !hmac.Equal(pk.check, kf.Passphrase.Check) {
@@ -121,21 +131,60 @@ func loadKeyring(path string, passphrase []byte, protected bool) (*Keyring, erro
 		}
 		kr.passphrase, kr.wrapKey = kf.Passphrase, pk.wrap
 	}
+	kr.keys, err = kr.decodeKeys(kf)
+	if err == nil {
+		kr.deriveKey, kr.deriveStored, err = kr.decodeDeriveKey(kf, kr.keys)
+	}
+	if err != nil {
+		_ = kr.Close() // Close zeroes the keys read so far and never fails
+		return nil, err
+	}
+	return kr, nil
+}
 
+// decodeDeriveKey returns the derivation key stored in kf, or else the one
+// extracted from the oldest KEK of keys.
+func (kr *Keyring) decodeDeriveKey(kf *keyFile, keys map[uint32]*kek) ([]byte, bool, error) {
+	switch {
+	case kf.DeriveKey != nil:
+		return slices.Clone(kf.DeriveKey), true, nil
+	case kf.SealedDeriveKey != nil:
+		sealed := kf.SealedDeriveKey
+		key, err := newGCM(kr.wrapKey).Open(nil, sealed[:nonceSize], sealed[nonceSize:], sealedDeriveKeyAD)
+		if err != nil {
+			return nil, false, corrupt(kr.path, "the derivation key fails authentication under the passphrase")
+		}
+		return key, true, nil
+	}
+	oldest := keys[slices.Min(slices.Collect(maps.Keys(keys)))]
+	prk, err := hkdf.Extract(sha256.New, oldest.key, nil)
+	if err != nil {
+		panic("seal: " + err.Error())
+	}
+	return prk, false, nil
+}
+
+// decodeKeys returns the KEKs of kf, unsealing them with kr.wrapKey in a
+// passphrase-protected file. It zeroes the key material of kf.
+func (kr *Keyring) decodeKeys(kf *keyFile) (map[uint32]*kek, error) {
+	keys := make(map[uint32]*kek, len(kf.Keys))
 	for _, e := range kf.Keys {
 		key := e.Key
-		if protected {
+		if kr.wrapKey != nil {
 			sealed := e.SealedKey
+			var err error
 			key, err = newGCM(kr.wrapKey).Open(nil, sealed[:nonceSize], sealed[nonceSize:], sealedKeyAD(e.Version))
 			zero(e.SealedKey)
 			if err != nil {
-				_ = kr.Close() // Close zeroes the keys read so far and never fails
-				return nil, corrupt(path, fmt.Sprintf("key version %d fails authentication under the passphrase", e.Version))
+				for _, k := range keys {
+					zero(k.key)
+				}
+				return nil, corrupt(kr.path, fmt.Sprintf("key version %d fails authentication under the passphrase", e.Version))
 			}
 		}
-		kr.keys[e.Version] = &kek{version: e.Version, createdAt: e.CreatedAt, key: key, aead: newGCM(key)}
+		keys[e.Version] = &kek{version: e.Version, createdAt: e.CreatedAt, key: key, aead: newGCM(key)}
 	}
-	return kr, nil
+	return keys, nil
 }
 
 func createKeyring(path string, passphrase []byte, protected bool) (*Keyring, error) {
@@ -159,6 +208,7 @@ func createKeyring(path string, passphrase []byte, protected bool) (*Keyring, er
 		_ = kr.Close() // Close zeroes the keys and never fails
 		return nil, err
 	}
+	kr.deriveKey, _, _ = kr.decodeDeriveKey(&keyFile{}, kr.keys) // never fails without a stored key
 	return kr, nil
 }
 
@@ -176,9 +226,9 @@ func (kr *Keyring) addVersion(exclusive bool) (uint32, error) {
 	}
 	next := &kek{version: version, createdAt: time.Now().UTC().Truncate(time.Second), key: key, aead: newGCM(key)}
 
-	kf, err := kr.encode(next)
+	kf, err := kr.encode(slices.Collect(maps.Values(kr.keys)), next)
 	if err == nil {
-		err = writeKeyFile(kr.path, kf, exclusive)
+		err = kr.write(kf, exclusive)
 	}
 	if err != nil {
 		zero(key)
@@ -189,13 +239,25 @@ func (kr *Keyring) addVersion(exclusive bool) (uint32, error) {
 	return version, nil
 }
 
-// encode returns the key file of kr's keys plus next as the current one.
-func (kr *Keyring) encode(next *kek) (*keyFile, error) {
-	all := slices.Collect(maps.Values(kr.keys))
-	all = append(all, next)
+// encode returns the key file of the keys all plus next, with next as the
+// current version.
+func (kr *Keyring) encode(all []*kek, next *kek) (*keyFile, error) {
+	all = append(slices.Clip(all), next)
 	slices.SortFunc(all, func(a, b *kek) int { return int(int64(a.version) - int64(b.version)) })
 
 	kf := &keyFile{Format: keyFileFormat, FormatVersion: keyFileFormatVersion, CurrentVersion: next.version, Passphrase: kr.passphrase}
+	if kr.deriveStored {
+		kf.FormatVersion = keyFileFormatVersionDerive
+		if kr.wrapKey == nil {
+			kf.DeriveKey = kr.deriveKey
+		} else {
+			sealed := make([]byte, nonceSize, nonceSize+len(kr.deriveKey)+tagSize)
+			if _, err := io.ReadFull(kr.rand, sealed); err != nil {
+				return nil, fmt.Errorf("seal: generate nonce: %w", err)
+			}
+			kf.SealedDeriveKey = newGCM(kr.wrapKey).Seal(sealed, sealed, kr.deriveKey, sealedDeriveKeyAD)
+		}
+	}
 	for _, k := range all {
 		e := keyFileEntry{Version: k.version, CreatedAt: k.createdAt}
 		if kr.wrapKey == nil {
@@ -212,18 +274,6 @@ func (kr *Keyring) encode(next *kek) (*keyFile, error) {
 	return kf, nil
 }
 
-// Rotate adds a new KEK version, writes it to the key file and makes it
-// current. Data keys wrapped under older versions keep decrypting.
-func (kr *Keyring) Rotate() (version int, err error) {
-	kr.mu.Lock()
-	defer kr.mu.Unlock()
-	if kr.closed {
-		return 0, errClosed
-	}
-	v, err := kr.addVersion(false)
-	return int(v), err
-}
-
 // Versions lists the KEK versions, oldest first.
 func (kr *Keyring) Versions() []KeyVersion {
 	kr.mu.RLock()
@@ -237,7 +287,9 @@ func (kr *Keyring) Versions() []KeyVersion {
 }
 
 // DeriveKey returns a 32-byte key for purpose, derived with HKDF-SHA256 from
-// the oldest KEK version, so it stays the same across rotations. Different
+// the oldest KEK version, so it stays the same across rotations and
+// retirements (the key file keeps the HKDF pseudorandom key when that
+// version is retired). Different
 // purposes give independent keys. The caller owns, and should zero, the
 // result. DeriveKey panics on a closed key ring.
 func (kr *Keyring) DeriveKey(purpose string) []byte {
@@ -246,8 +298,7 @@ func (kr *Keyring) DeriveKey(purpose string) []byte {
 	if kr.closed {
 		panic("seal: DeriveKey on a closed key ring")
 	}
-	oldest := kr.keys[slices.Min(slices.Collect(maps.Keys(kr.keys)))]
-	key, err := hkdf.Key(sha256.New, oldest.key, nil, "whispersync derived key v1\x00"+purpose, 32)
+	key, err := hkdf.Expand(sha256.New, kr.deriveKey, "whispersync derived key v1\x00"+purpose, 32)
 	if err != nil {
 		panic("seal: " + err.Error())
 	}
@@ -264,28 +315,26 @@ func (kr *Keyring) GenerateDataKey(ctx context.Context, keyID string, encryption
 	if len(keyID) == 0 || len(keyID) > maxKeyIDLength {
 		return whispersync.DataKey{}, whispersync.Errorf(whispersync.EINVALID, "key id %q must be 1 to %d bytes long", keyID, maxKeyIDLength)
 	}
+	// A version another process added must wrap new keys here too, or
+	// retiring the old one would strand them.
+	if err := kr.Refresh(); err != nil {
+		return whispersync.DataKey{}, err
+	}
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
 	if kr.closed {
 		return whispersync.DataKey{}, errClosed
 	}
-	current := kr.keys[kr.current]
 
 	plaintext := make([]byte, dataKeySize)
-	wrapped := make([]byte, 0, wrappedFixedSize+len(keyID))
-	wrapped = appendWrappedHeader(wrapped, current.version, keyID)
-	headerEnd := len(wrapped)
-	wrapped = wrapped[:headerEnd+nonceSize]
 	if _, err := io.ReadFull(kr.rand, plaintext); err != nil {
 		return whispersync.DataKey{}, fmt.Errorf("seal: generate data key: %w", err)
 	}
-	if _, err := io.ReadFull(kr.rand, wrapped[headerEnd:]); err != nil {
+	wrapped, err := kr.wrap(kr.keys[kr.current], keyID, plaintext, encryptionContext)
+	if err != nil {
 		zero(plaintext)
-		return whispersync.DataKey{}, fmt.Errorf("seal: generate nonce: %w", err)
+		return whispersync.DataKey{}, err
 	}
-
-	ad := appendContext(slices.Clip(wrapped[:headerEnd]), encryptionContext)
-	wrapped = current.aead.Seal(wrapped, wrapped[headerEnd:], plaintext, ad)
 	return whispersync.DataKey{KeyID: keyID, Plaintext: plaintext, Ciphertext: wrapped}, nil
 }
 
@@ -300,22 +349,37 @@ func (kr *Keyring) Decrypt(ctx context.Context, ciphertext []byte, encryptionCon
 	if !ok {
 		return nil, ErrDecrypt
 	}
-	kr.mu.RLock()
-	defer kr.mu.RUnlock()
-	if kr.closed {
-		return nil, errClosed
+	k, err := kr.version(w.kekVersion)
+	if err != nil {
+		return nil, err
 	}
-	k := kr.keys[w.kekVersion]
-	if k == nil {
-		return nil, ErrDecrypt
-	}
-
 	ad := appendContext(slices.Clip(w.header), encryptionContext)
 	plaintext, err := k.aead.Open(nil, w.nonce, w.sealed, ad)
 	if err != nil {
 		return nil, ErrDecrypt
 	}
 	return plaintext, nil
+}
+
+// version returns KEK version v, reading the key file again when v is
+// unknown, since another process may have added it.
+func (kr *Keyring) version(v uint32) (*kek, error) {
+	for attempt := 0; ; attempt++ {
+		kr.mu.RLock()
+		k, closed := kr.keys[v], kr.closed
+		kr.mu.RUnlock()
+		switch {
+		case closed:
+			return nil, errClosed
+		case k != nil:
+			return k, nil
+		case attempt > 0:
+			return nil, ErrDecrypt
+		}
+		if err := kr.Refresh(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Close zeroes the KEKs held in memory. Later calls fail, except Close.
@@ -326,6 +390,7 @@ func (kr *Keyring) Close() error {
 		zero(k.key)
 	}
 	zero(kr.wrapKey)
+	zero(kr.deriveKey)
 	kr.closed = true
 	return nil
 }

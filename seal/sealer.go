@@ -27,18 +27,19 @@ const DataKeysTable = "data_keys"
 // SealerOptions.KeyID is empty.
 const DefaultKeyID = "alias/whispersync"
 
-// firstGeneration is the generation of every data key created today.
-//
-// NOTE: data keys are not rotated yet, so Seal always uses generation 1. The
-// envelope names the generation so that a later rotation can add more
-// without a format change, and Open already loads whichever one it names.
+// firstGeneration is the generation of an owner's first data key of each
+// class. Blind indexes and keyed hashes always use it, since they must stay
+// comparable for as long as the data they index.
 const firstGeneration = 1
 
 // Default cache bounds. One hour matches the data-key reuse period of the
 // queue, so a key unwrapped by the key service is reused at most that long.
+// The use bound keeps one cached key well below the 2^32 random nonces a
+// data key may seal (see the package documentation) even at high rates.
 const (
-	DefaultCacheKeys   = 1000
-	DefaultCacheMaxAge = time.Hour
+	DefaultCacheKeys    = 1000
+	DefaultCacheMaxAge  = time.Hour
+	DefaultCacheMaxUses = 1 << 20
 )
 
 // SealerOptions configures a Sealer. The zero value selects the defaults.
@@ -52,6 +53,14 @@ type SealerOptions struct {
 	// CacheMaxAge bounds how long an unwrapped data key stays in memory;
 	// DefaultCacheMaxAge when 0 or less.
 	CacheMaxAge time.Duration
+	// CacheMaxUses bounds how many operations a cached data key serves
+	// before it is zeroed and unwrapped again; DefaultCacheMaxUses when 0 or
+	// less.
+	CacheMaxUses int
+	// DataKeyRotation is how long a data key generation seals new records:
+	// after it, Seal creates the owner's next generation, and older ones
+	// keep opening what they sealed. 0 keeps generation 1 for good.
+	DataKeyRotation time.Duration
 	// Rand is the source of nonces; crypto/rand.Reader when nil. Only tests
 	// that need known-answer vectors set it.
 	Rand io.Reader
@@ -72,6 +81,9 @@ type Sealer struct {
 	now    func() time.Time
 	log    *slog.Logger
 	cache  *keyCache
+
+	metrics usageCounters
+	gens    generations
 }
 
 // NewSealer returns a Sealer that wraps data keys with keys and stores them
@@ -97,7 +109,11 @@ func NewSealer(keys whispersync.KeyService, tables whispersync.Tables, opts Seal
 	if opts.CacheMaxAge <= 0 {
 		opts.CacheMaxAge = DefaultCacheMaxAge
 	}
-	s.cache = newKeyCache(opts.CacheKeys, opts.CacheMaxAge, s.now)
+	if opts.CacheMaxUses <= 0 {
+		opts.CacheMaxUses = DefaultCacheMaxUses
+	}
+	s.cache = newKeyCache(opts.CacheKeys, opts.CacheMaxAge, int64(opts.CacheMaxUses), s.now)
+	s.SetDataKeyRotation(opts.DataKeyRotation)
 	return s
 }
 
@@ -111,7 +127,11 @@ func (s *Sealer) Seal(ctx context.Context, id Identity, class string, plaintext 
 	if err := validateClass(class); err != nil {
 		return nil, err
 	}
-	key := dataKeyID{owner: id.Owner, class: class, generation: firstGeneration}
+	generation, err := s.generation(ctx, id.Owner, class)
+	if err != nil {
+		return nil, opError("seal record", err)
+	}
+	key := dataKeyID{owner: id.Owner, class: class, generation: generation}
 
 	nonce := make([]byte, nonceSize)
 	if _, err := io.ReadFull(s.rand, nonce); err != nil {
@@ -122,10 +142,11 @@ func (s *Sealer) Seal(ctx context.Context, id Identity, class string, plaintext 
 	ad := appendIdentity(slices.Clip(header), id)
 
 	var sealed []byte
-	err := s.withKey(ctx, key, true, func(k *dataKey) error {
+	err = s.withKey(ctx, key, true, func(k *dataKey) error {
 		sealed = k.aead.Seal(header, nonce, plaintext, ad)
 		return nil
 	})
+	s.metrics.count(dataKeyUsageID(class), OpSeal)
 	if err != nil {
 		return nil, opError("seal record", err)
 	}
@@ -148,6 +169,7 @@ func (s *Sealer) Open(ctx context.Context, id Identity, ciphertext []byte) ([]by
 	}
 	ad := appendIdentity(slices.Clip(env.header), id)
 
+	s.metrics.count(dataKeyUsageID(env.key.class), OpOpen)
 	var plaintext []byte
 	err := s.withKey(ctx, env.key, false, func(k *dataKey) error {
 		var err error
@@ -172,6 +194,7 @@ func (s *Sealer) BlindIndex(ctx context.Context, owner, term string) (string, er
 		return "", err
 	}
 	key := dataKeyID{owner: owner, class: whispersync.KeyClassPII, generation: firstGeneration}
+	s.metrics.count(dataKeyUsageID(key.class), OpBlindIndex)
 	var index string
 	err := s.withKey(ctx, key, true, func(k *dataKey) error {
 		index = keyedMAC(k.raw, "whispersync blind index v1", []byte(term))
@@ -194,6 +217,7 @@ func (s *Sealer) KeyedHash(ctx context.Context, owner, purpose string, data []by
 		return "", whispersync.Errorf(whispersync.EINVALID, "keyed hash purpose is empty: name what the hash is for")
 	}
 	key := dataKeyID{owner: owner, class: whispersync.KeyClassData, generation: firstGeneration}
+	s.metrics.count(dataKeyUsageID(key.class), OpKeyedHash)
 	var hash string
 	err := s.withKey(ctx, key, true, func(k *dataKey) error {
 		hash = keyedMAC(k.raw, "whispersync keyed hash v1\x00"+purpose, data)
@@ -235,6 +259,7 @@ func (s *Sealer) ShredUser(ctx context.Context, owner string) error {
 	}
 
 	s.cache.evictOwner(owner)
+	s.gens.forget(owner)
 	s.log.Info("data keys shredded", "user_id", owner, "keys", deleted)
 	return nil
 }
@@ -306,6 +331,7 @@ func (s *Sealer) create(ctx context.Context, id dataKeyID) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate data key: %w", err)
 	}
+	s.countKEK(dk.Ciphertext, OpGenerateDataKey)
 	item := whispersync.Item{
 		Owner: id.owner,
 		Key:   id.itemKey(),
@@ -319,6 +345,7 @@ func (s *Sealer) create(ctx context.Context, id dataKeyID) ([]byte, error) {
 	err = s.tables.PutItem(ctx, DataKeysTable, item, whispersync.IfAbsent)
 	if err == nil {
 		s.log.Info("data key created", "user_id", id.owner, "key_class", id.class, "generation", id.generation)
+		s.catchUp(ctx, id)
 		return dk.Plaintext, nil
 	}
 	zero(dk.Plaintext)
@@ -334,7 +361,34 @@ func (s *Sealer) create(ctx context.Context, id dataKeyID) ([]byte, error) {
 	return s.unwrap(ctx, id, item.Data)
 }
 
+// catchUp rewraps a data key just stored when a rotation made its KEK
+// version old while it was being generated: a rewrap pass that had already
+// visited the owner would otherwise miss it. Failing that, the key still
+// opens, and the next pass or a refused retirement names it.
+func (s *Sealer) catchUp(ctx context.Context, id dataKeyID) {
+	re, ok := s.keys.(ReEncrypter)
+	if !ok {
+		return
+	}
+	if r, ok := s.keys.(interface{ Refresh() error }); ok {
+		if err := r.Refresh(); err != nil {
+			s.log.Warn("key file check after creating a data key failed", "err", err)
+			return
+		}
+	}
+	item, err := s.tables.GetItem(ctx, DataKeysTable, id.owner, id.itemKey())
+	if err != nil {
+		s.log.Warn("reading a new data key back failed", "user_id", id.owner, "err", err)
+		return
+	}
+	p := RewrapProgress{Target: re.CurrentVersion()}
+	if err := s.rewrapItem(ctx, re, item, &p); err != nil {
+		s.log.Warn("rewrapping a new data key failed; the next rewrap pass retries", "user_id", id.owner, "err", err)
+	}
+}
+
 func (s *Sealer) unwrap(ctx context.Context, id dataKeyID, wrapped []byte) ([]byte, error) {
+	s.countKEK(wrapped, OpDecrypt)
 	raw, err := s.keys.Decrypt(ctx, wrapped, id.encryptionContext())
 	if errors.Is(err, ErrDecrypt) {
 		s.log.Warn("stored data key failed to unwrap: the data_keys table or the key file was altered or replaced", "user_id", id.owner, "key_class", id.class, "generation", id.generation)
@@ -348,6 +402,12 @@ func (s *Sealer) unwrap(ctx context.Context, id dataKeyID, wrapped []byte) ([]by
 		return nil, fmt.Errorf("unwrap data key: key service returned %d bytes, want %d", len(raw), dataKeySize)
 	}
 	return raw, nil
+}
+
+// countKEK counts op under the KEK version named by wrapped.
+func (s *Sealer) countKEK(wrapped []byte, op string) {
+	v, _ := WrappedVersion(wrapped) // another key service's format counts as version 0
+	s.metrics.count(s.keyID+kekSuffix(v), op)
 }
 
 // opError turns an error of withKey into the error of operation op.
