@@ -64,6 +64,7 @@ type env struct {
 type options struct {
 	wrapQueue   func(whispersync.Queue) whispersync.Queue
 	wrapObjects func(whispersync.ObjectStore) whispersync.ObjectStore
+	personalize pipeline.Personalizer
 }
 
 // model is built once: training takes a noticeable fraction of a second.
@@ -119,12 +120,13 @@ func newEnv(t *testing.T, opts options) *env {
 		store = opts.wrapObjects(objects)
 	}
 	p, err := pipeline.New(pipeline.Config{
-		Objects:    store,
-		Tables:     db.Tables(),
-		Queue:      q,
-		Sealer:     seal.NewSealer(kr, db.Tables(), seal.SealerOptions{}),
-		Classifier: m,
-		Auditor:    auditLog,
+		Objects:     store,
+		Tables:      db.Tables(),
+		Queue:       q,
+		Sealer:      seal.NewSealer(kr, db.Tables(), seal.SealerOptions{}),
+		Classifier:  m,
+		Personalize: opts.personalize,
+		Auditor:     auditLog,
 	})
 	if err != nil {
 		t.Fatal(err)
