@@ -96,6 +96,9 @@ slack zoom teams outlook gmail google apple microsoft amazon facebook meta insta
 python go golang rust java javascript typescript ruby swift kotlin php perl scala elixir haskell react svelte vue angular node django flask fastapi rails laravel spring flutter supabase firebase postgres postgresql postgis mysql sqlite redis mongo mongodb kafka docker kubernetes terraform aws azure gcp linux windows mac macos ios android iphone ipad icloud github gitlab bitbucket jira confluence notion trello figma excel word powerpoint keynote sheets docs chrome firefox safari edge mapbox waze whisper openai chatgpt claude llama arduino raspberry pi jenkins heroku vercel netlify stripe paypal venmo zelle shopify wordpress kubectl bash linux ubuntu debian fedora
 english spanish french german italian chinese japanese korean indian mexican thai vietnamese greek turkish russian polish dutch swedish norwegian danish irish scottish welsh british american canadian australian african european asian latin arabic hebrew hindi portuguese brazilian
 bunsen edison western eastern northern southern north south east west
+upstairs downstairs nearby overseas abroad
+today tonight yesterday tomorrow morning afternoon evening weekend lunch dinner breakfast
+finance legal hr marketing sales support accounting payroll procurement engineering ops operations admin reception security management facilities
 `
 
 // orgSuffixes end a capitalized run that names an organization or a place:

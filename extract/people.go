@@ -20,13 +20,24 @@ var (
 
 	// strongPersonVerbSet follows a person often enough to lift an unknown
 	// capitalized word, or a month that doubles as a name, to a person.
-	strongPersonVerbSet = wordSet(`said says asked asks told tells thinks thought wants wanted agreed agrees mentioned mentions texted emailed called laughed cried smiled gave owes owed played sang pulled handled flagged suggested explained`)
+	strongPersonVerbSet = wordSet(`said says asked asks told tells thinks thought wants wanted agreed agrees mentioned mentions texted emailed called laughed cried smiled gave owes owed played sang pulled handled flagged suggested explained`, meetVerbs)
+	// speechVerbSet before a name makes it the speaker when the attribution
+	// is inverted: "the room is booked, said Omar".
+	speechVerbSet = wordSet(`said says asked asks replied replies added adds explained whispered shouted yelled laughed wrote writes`)
+	// commVerbSet opens a clause whose "to X" names the person reached:
+	// "send the notes to Wilhelmina", "give the key to Anselm". Verbs of
+	// motion ("bring", "take", "drive") are left out: their "to X" is
+	// usually a place.
+	commVerbSet = wordSet(`send sends sent sending give gives gave giving hand hands handed pass passed forward forwards forwarded email emails emailed mail mailed text texts texted show shows showed tell told explain explained mention mentioned report reported lend lent write wrote talk talked talking speak spoke speaking reach reached introduce introduced pay paid deliver delivered sell sold send-off say said`)
+	// homeNounSet after a possessive keeps it a person even after a place
+	// preposition: "at Sunniva's place".
+	homeNounSet = wordSet(`place house home flat apartment room party wedding funeral farm cabin`)
 	// strongPersonCueSet precedes a person as the object of a personal
 	// action.
-	strongPersonCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted thank thanked met meet hug hugged`)
+	strongPersonCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted thank thanked met meet hug hugged call called phone phoned remind reminded invite invited`)
 	// lowercaseCueSet precedes a lowercase name in an all-lowercase
 	// transcript; "and" counts there because names are listed ("me and luca").
-	lowercaseCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted call called thank thanked met meet and hug hugged`)
+	lowercaseCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted call called thank thanked met meet and hug hugged said says replied`)
 	// determinerSet before a capitalized word makes it a thing, not a person:
 	// "the Brightwater people", "the Olive Tree".
 	determinerSet = wordSet(`the a an this that these those every each some any`)
@@ -36,6 +47,15 @@ var (
 	// familyNounSet after "the X" keeps an unknown X a family name.
 	familyNounSet = wordSet(`brothers sisters family families twins kids boys girls household`)
 )
+
+// meetVerbs after a name at the start of a sentence make it a person or a
+// pet: "Ruby met her best friend", "Biscuit saw a squirrel". Pets called by
+// name count as people, so that a search for the name finds the memo.
+const meetVerbs = `met meets saw sees hugged hugs greeted greets visited visits chased chases adopted kissed`
+
+// maxCommVerbDistance is how many words may stand between a verb of
+// communication and its "to": "send the signed lease back to Yolanda".
+const maxCommVerbDistance = 6
 
 // nameClass is the kind of name a token belongs to, if any.
 type nameClass uint8
@@ -227,9 +247,6 @@ func mostlyLowercase(toks []token) bool {
 func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	t := &toks[i]
 	key := t.lower
-	if nonNameSet[key] || kinshipSet[key] || (titleSet[key] && !givenSet[key]) {
-		return classNone
-	}
 	prev, next := neighbor(toks, i-1), neighbor(toks, i+1)
 	prevLower := ""
 	if prev != nil && !t.first {
@@ -238,6 +255,17 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	nextLower := ""
 	if next != nil && !next.commaBefore && !t.endsSentence {
 		nextLower = next.lower
+	}
+	if nonNameSet[key] {
+		// "Ruby" is a language and a name; a verb only a person or a pet
+		// does decides for the name.
+		if givenSet[key] && strongPersonVerbSet[nextLower] {
+			return classPerson
+		}
+		return classNone
+	}
+	if kinshipSet[key] || (titleSet[key] && !givenSet[key]) {
+		return classNone
 	}
 
 	// A title right before makes a name: "Mr. Okafor", "uncle Pete".
@@ -278,7 +306,7 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 		}
 		return classNone
 	}
-	if placePrepSet[prevLower] && !given && !family {
+	if placePrepSet[prevLower] && !given && !family && !(t.possessive && homeNounSet[nextLower]) {
 		return classPlace
 	}
 
@@ -296,19 +324,51 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	}
 
 	// An unknown capitalized word needs context to be a person.
+	if stopwordSet[key] {
+		return classNone
+	}
 	if personAfter {
 		return classPerson
 	}
 	if t.first {
 		return classNone
 	}
-	if relationSet[prevLower] || strongPersonCueSet[prevLower] {
+	if relationSet[prevLower] || strongPersonCueSet[prevLower] || invertedSpeaker(toks, i) || reachedBy(toks, i) {
 		return classPerson
 	}
 	if prevLower == "and" && i >= 2 && classes[i-2] == classPerson {
 		return classPerson
 	}
 	return classNone
+}
+
+// invertedSpeaker reports whether token i names the speaker of an inverted
+// attribution: "the room is booked, said Omar" or "said Omar, and".
+func invertedSpeaker(toks []token, i int) bool {
+	t, prev := &toks[i], neighbor(toks, i-1)
+	if prev == nil || t.first || t.commaBefore || !speechVerbSet[prev.lower] {
+		return false
+	}
+	next := neighbor(toks, i+1)
+	return prev.commaBefore || prev.first || t.endsSentence || next == nil || next.commaBefore
+}
+
+// reachedBy reports whether token i follows a "to" that completes a verb
+// of communication in the same clause: "send the notes to Wilhelmina".
+func reachedBy(toks []token, i int) bool {
+	t := &toks[i]
+	if i < 2 || t.first || t.commaBefore || toks[i-1].lower != "to" {
+		return false
+	}
+	for k := i - 2; k >= 0 && k >= i-1-maxCommVerbDistance; k-- {
+		if commVerbSet[toks[k].lower] {
+			return true
+		}
+		if toks[k].first || toks[k].commaBefore || toks[k].endsSentence && k < i-1 {
+			return false
+		}
+	}
+	return false
 }
 
 // hyphenatedGiven recognizes "jae-won" by its first part.
@@ -321,7 +381,10 @@ func hyphenatedGiven(key string) bool {
 // it must be an unambiguous given name with person context.
 func isLowercaseName(toks []token, classes []nameClass, i int) bool {
 	t := &toks[i]
-	if !givenSet[t.lower] || ambiguousNameSet[t.lower] {
+	if !givenSet[t.lower] {
+		return unlistedAfterRelation(toks, i)
+	}
+	if ambiguousNameSet[t.lower] {
 		return false
 	}
 	if t.possessive {
@@ -334,7 +397,44 @@ func isLowercaseName(toks []token, classes []nameClass, i int) bool {
 	if prev == nil || t.first {
 		return false
 	}
-	return lowercaseCueSet[prev.lower] || relationSet[prev.lower] || titleSet[prev.lower]
+	return lowercaseCueSet[prev.lower] || relationSet[prev.lower] || titleSet[prev.lower] || reachedBy(toks, i)
+}
+
+// possessiveDeterminerSet opens "my friend X", where a relation noun
+// introduces a name.
+var possessiveDeterminerSet = wordSet(`my our his her their`)
+
+// unlistedAfterRelation decides for a lowercase word missing from the name
+// lists: "my friend lior" names Lior, while "my friend group" or "my boss
+// wants" do not. Without capital letters, only a word that no word list of
+// the package knows, after "my" and a relation noun, counts.
+func unlistedAfterRelation(toks []token, i int) bool {
+	t := &toks[i]
+	if i < 2 || t.first || t.commaBefore || len(t.lower) < 3 {
+		return false
+	}
+	if !relationSet[toks[i-1].lower] || !possessiveDeterminerSet[toks[i-2].lower] {
+		return false
+	}
+	return !knownWord(t.lower)
+}
+
+// knownWord reports whether w is an English word of one of the package's
+// lists, or has the ending of a verb or adverb.
+func knownWord(w string) bool {
+	switch {
+	case stopwordSet[w], nonNameSet[w], calendarSet[w], relationSet[w], kinshipSet[w], titleSet[w],
+		personVerbSet[w], taskVerbSet[w], commVerbSet[w], commonPlaceSet[w], fillerSet[w], softFillerSet[w],
+		orgSuffixSet[w], knownPlaceSet[w]:
+		return true
+	case strings.HasSuffix(w, "ing"), strings.HasSuffix(w, "ed"), strings.HasSuffix(w, "ly"):
+		return true
+	}
+	if _, ok := themeIndex[stem(w)]; ok {
+		return true
+	}
+	_, ok := sentimentWeights[w]
+	return ok
 }
 
 func neighbor(toks []token, i int) *token {
