@@ -72,3 +72,45 @@ func TestPeopleHeldOut(t *testing.T) {
 		t.Errorf("held-out people: got precision %.3f and recall %.3f, want both >= 0.85", precision, recall)
 	}
 }
+
+// TestPeopleNotCued checks that the cues for names do not fire on words
+// that only stand where a name could.
+func TestPeopleNotCued(t *testing.T) {
+	for _, text := range []string{
+		"Returned to Kettering after lunch.",
+		"Talk to Finance about the invoice.",
+		"Yesterday saw a big storm roll in.",
+		"Both met at noon by the fountain.",
+		"my neighbor upstairs is loud again",
+		"my friend group is planning a trip",
+		"Ruby is a great language for scripts.",
+		"I wrote the importer in Ruby.",
+		"The report is due, said the manager.",
+		"Send the package to Portland.",
+	} {
+		if got := extract.People(text); len(got) > 0 {
+			t.Errorf("People(%q): got %q, want none", text, got)
+		}
+	}
+}
+
+// TestThemesHeldOut checks themes on memos outside the development corpus.
+func TestThemesHeldOut(t *testing.T) {
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"Visited Grandpa Walter at the care home today. He told the story about the flood of sixty-two again, the one where he rowed the neighbors' goat to safety.", []string{"family", "home", "nature"}},
+		{"Took the dog on the long loop and Ruby met her best friend from the park.", []string{"pets", "friends"}},
+		{"It's been a year since Nana Philippa passed. We lit a candle at the cemetery.", []string{"family", "loss"}},
+		{"the standup ran long and the release is slipping because QA found a bug", []string{"work"}},
+	}
+	for _, tt := range tests {
+		got := extract.Themes(tt.text)
+		for _, want := range tt.want {
+			if !slices.Contains(got, want) {
+				t.Errorf("Themes(%q): got %q, want %q among them", tt.text, got, want)
+			}
+		}
+	}
+}

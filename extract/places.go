@@ -6,7 +6,7 @@ import "strings"
 // beach", "the hospital cafeteria"). Two-word places come first so that
 // "train station" wins over "station".
 const commonPlaces = `
-farmers_market train_station bus_stop dining_hall parking_lot parking_garage coffee_shop climbing_gym grocery_store ice_rink swimming_pool living_room back_porch front_porch
+farmers_market train_station bus_stop dining_hall parking_lot parking_garage coffee_shop climbing_gym grocery_store ice_rink swimming_pool living_room back_porch front_porch care_home nursing_home retirement_home
 airport apartment attic backyard bakery bar barn basement beach bridge cabin cafe cafeteria campsite campus canal church cinema city classroom clinic cottage countryside diner downtown farm field forest garage garden gym highway hospital hotel island kitchen lake library mall market meadow mountain museum ocean office orchard park pasture playground pond porch pub restaurant ridge river school sea shore stadium station store supermarket theater theatre trail village woods zoo
 `
 
