@@ -1,0 +1,244 @@
+package secrets
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/seal"
+)
+
+// Rotate makes a new current version of name. With a value, that value is
+// used whatever the type (a manual rotation). Without one, the type's hook
+// makes it: TypeGenerate draws a random value and TypeProvider asks the
+// provider; TypeNotify records a finding for the contact and fails with
+// EINVALID, since only a person can supply its new value.
+func (s *Store) Rotate(ctx context.Context, by Actor, name string, value []byte) (Secret, error) {
+	if err := ValidateName(name); err != nil {
+		return Secret{}, err
+	}
+	sec, err := s.get(ctx, name)
+	if err != nil {
+		return Secret{}, err
+	}
+	if value != nil {
+		if err := validateValue(name, value); err != nil {
+			return Secret{}, err
+		}
+	}
+	return s.rotate(ctx, by, sec, value)
+}
+
+func (s *Store) rotate(ctx context.Context, by Actor, sec Secret, value []byte) (Secret, error) {
+	hook := "manual"
+	if value == nil {
+		hook = sec.Type
+	}
+	if hook == TypeNotify {
+		if err := s.notify(ctx, by, sec); err != nil {
+			return Secret{}, err
+		}
+		return Secret{}, whispersync.Errorf(whispersync.EINVALID, "secret %s is rotated by its owner%s: get a new value from the service, then run whispersync secrets rotate %s --from-file FILE", sec.Name, contactSuffix(sec.Contact), sec.Name)
+	}
+	if err := s.audit(ctx, by, "secret.rotate", sec.Name, map[string]string{"version": fmt.Sprint(sec.Current() + 1), "hook": hook}); err != nil {
+		return Secret{}, err
+	}
+
+	var err error
+	switch hook {
+	case TypeGenerate:
+		value, err = s.generate()
+	case TypeProvider:
+		value, err = s.fromProvider(ctx, by, sec)
+	}
+	if err != nil {
+		return Secret{}, err
+	}
+	defer clear(value)
+	if err := validateValue(sec.Name, value); err != nil {
+		return Secret{}, err
+	}
+	return s.putVersion(ctx, sec, false, value)
+}
+
+// fromProvider asks the secret's provider for a new value.
+func (s *Store) fromProvider(ctx context.Context, by Actor, sec Secret) ([]byte, error) {
+	p, ok := s.providers[sec.Provider]
+	if !ok {
+		return nil, whispersync.Errorf(whispersync.EINVALID, "secret %s names provider %q, which is not configured: set --type and --provider again with whispersync secrets set", sec.Name, sec.Provider)
+	}
+	current, _, err := s.Get(ctx, by, sec.Name, StageCurrent)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(current)
+	value, err := p.Rotate(ctx, sec.Name, current)
+	if err != nil {
+		// The provider's error may quote the request; keep it for the log
+		// of the caller, which sees only the wrapped chain.
+		return nil, fmt.Errorf("secrets: rotate %s with provider %s: %w", sec.Name, sec.Provider, err)
+	}
+	return value, nil
+}
+
+// Finding is a record that asks a person to act.
+type Finding struct {
+	Kind      string    `json:"kind"`
+	Severity  string    `json:"severity"`
+	Resource  string    `json:"resource"`
+	Message   string    `json:"message"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// FindingRotationDue is the kind of finding for a secret its owner must
+// rotate.
+const FindingRotationDue = "secret_rotation_due"
+
+// notify logs that a secret needs its owner and records one finding per
+// current version, so repeated checks do not pile up findings.
+func (s *Store) notify(ctx context.Context, by Actor, sec Secret) error {
+	if err := s.audit(ctx, by, "secret.rotation_due", sec.Name, map[string]string{"version": fmt.Sprint(sec.Current())}); err != nil {
+		return err
+	}
+	f := Finding{
+		Kind: FindingRotationDue, Severity: "medium", Resource: "secret:" + sec.Name, CreatedAt: s.now().UTC(),
+		Message: fmt.Sprintf("secret %s is due for rotation since %s%s: store a new value with whispersync secrets rotate %s --from-file FILE", sec.Name, sec.NextRotation.Format(time.DateOnly), contactSuffix(sec.Contact), sec.Name),
+	}
+	plain, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("secrets: encode finding: %w", err)
+	}
+	key := fmt.Sprintf("%s/%s/v%d", FindingRotationDue, sec.Name, sec.Current())
+	sealed, err := s.sealer.Seal(ctx, findingIdentity(key), whispersync.KeyClassData, plain)
+	if err != nil {
+		return fmt.Errorf("secrets: seal finding: %w", err)
+	}
+	item := whispersync.Item{Owner: SystemOwner, Key: key, Data: sealed, Attrs: map[string]string{
+		"kind": f.Kind, "severity": f.Severity, "resource": f.Resource, "created_at": f.CreatedAt.Format(time.RFC3339),
+		whispersync.TagClassification: whispersync.ClassInternal,
+	}}
+	err = s.tables.PutItem(ctx, FindingsTable, item, whispersync.IfAbsent)
+	if err != nil && !whispersync.IsConflict(err) {
+		return fmt.Errorf("secrets: record finding: %w", err)
+	}
+	s.log.Warn("secret rotation due: its owner must supply a new value", "secret", sec.Name, "version", sec.Current(), "due", sec.NextRotation.Format(time.RFC3339))
+	return nil
+}
+
+// Findings lists the recorded findings, oldest key first.
+func (s *Store) Findings(ctx context.Context) ([]Finding, error) {
+	items, err := s.tables.Query(ctx, whispersync.Query{Table: FindingsTable, Owner: SystemOwner, Prefix: FindingRotationDue + "/"})
+	if err != nil {
+		return nil, fmt.Errorf("secrets: list findings: %w", err)
+	}
+	out := make([]Finding, 0, len(items))
+	for _, item := range items {
+		plain, err := s.sealer.Open(ctx, findingIdentity(item.Key), item.Data)
+		if err != nil {
+			return nil, fmt.Errorf("secrets: open finding %s: %w", item.Key, err)
+		}
+		var f Finding
+		err = json.Unmarshal(plain, &f)
+		if err != nil {
+			return nil, fmt.Errorf("secrets: decode finding %s: %w", item.Key, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// CheckResult is what CheckRotations did.
+type CheckResult struct {
+	Rotated  []string `json:"rotated"`
+	Notified []string `json:"notified"`
+	Failed   []string `json:"failed"`
+	// Overdue counts the secrets still overdue afterwards.
+	Overdue int `json:"overdue"`
+}
+
+// CheckRotations rotates every overdue secret whose hook can, and records a
+// finding for the others. A failing secret is logged and counted, and does
+// not stop the others.
+func (s *Store) CheckRotations(ctx context.Context, by Actor) (CheckResult, error) {
+	all, err := s.list(ctx)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	var res CheckResult
+	for _, sec := range all {
+		if !sec.Overdue {
+			continue
+		}
+		switch sec.Type {
+		case TypeNotify:
+			err = s.notify(ctx, by, sec)
+			if err == nil {
+				res.Notified = append(res.Notified, sec.Name)
+				res.Overdue++
+			}
+		default:
+			_, err = s.rotate(ctx, by, sec, nil)
+			if err == nil {
+				res.Rotated = append(res.Rotated, sec.Name)
+			}
+		}
+		if err != nil {
+			res.Failed = append(res.Failed, sec.Name)
+			res.Overdue++
+			s.log.Error("scheduled secret rotation failed", "secret", sec.Name, "err", err)
+		}
+	}
+	s.overdue.Store(int64(res.Overdue))
+	return res, nil
+}
+
+func contactSuffix(contact string) string {
+	if contact == "" {
+		return ""
+	}
+	return " (" + contact + ")"
+}
+
+func findingIdentity(key string) seal.Identity {
+	return seal.Identity{Owner: SystemOwner, Kind: FindingsTable, ID: key}
+}
+
+// LocalProvider is a Provider that issues random credentials itself, for
+// tests and for offline setups that stand in for a real service. It
+// remembers which secrets it rotated.
+type LocalProvider struct {
+	mu      sync.Mutex
+	rotated []string
+}
+
+// NewLocalProvider returns a LocalProvider.
+func NewLocalProvider() *LocalProvider { return &LocalProvider{} }
+
+// Rotate returns a new random value.
+func (p *LocalProvider) Rotate(ctx context.Context, name string, current []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(current) == 0 {
+		return nil, fmt.Errorf("local provider: secret %s has no current value to replace", name)
+	}
+	value, err := (&Store{rand: rand.Reader}).generate()
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.rotated = append(p.rotated, name)
+	p.mu.Unlock()
+	return append([]byte("local-"), value...), nil
+}
+
+// Rotated lists the names rotated so far, in order.
+func (p *LocalProvider) Rotated() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.rotated...)
+}
