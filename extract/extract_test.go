@@ -300,3 +300,27 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Summary(long, 50): got %q (%d bytes), want at most 50 bytes ending in …", got, len(got))
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		max  int
+		want string
+	}{
+		{"fits", "Short enough.", 40, "Short enough."},
+		{"sentence", "The app tells you when to water. You'd take a photo of the plant and it guesses.", 50, "The app tells you when to water."},
+		{"abbreviation", "We saw Dr. Brandt about the dose, then the pump alarmed again in room twelve.", 50, "We saw Dr. Brandt about the dose…"},
+		{"clause", "You paste a recipe and it scales it, it knows eggs come whole, and it converts cups to grams", 80, "You paste a recipe and it scales it, it knows eggs come whole…"},
+		{"dash", "It scales any recipe - even the ones with odd units like pinches and dashes", 40, "It scales any recipe…"},
+		{"one clause", "A tool that scales every recipe to any number of people at the table", 40, "A tool that scales every recipe…"},
+	}
+	for _, tt := range tests {
+		if got := extract.Truncate(tt.text, tt.max); got != tt.want {
+			t.Errorf("Truncate(%s): got %q, want %q", tt.name, got, tt.want)
+		}
+		if got := extract.Truncate(tt.text, tt.max); len(got) > tt.max {
+			t.Errorf("Truncate(%s): got %d bytes, want at most %d", tt.name, len(got), tt.max)
+		}
+	}
+}

@@ -78,13 +78,38 @@ func renderSentence(words []word) string {
 	return b.String()
 }
 
-// truncate cuts s to at most maxChars bytes on a word boundary.
+// Truncate cuts s to at most maxChars bytes at the last boundary that
+// keeps at least a third of the room: the end of a sentence, kept as is;
+// else a clause boundary (a comma, semicolon or dash), followed by "…";
+// else, for one long clause only, a word boundary followed by "…". A text
+// that fits is returned unchanged.
+func Truncate(s string, maxChars int) string {
+	return truncate(s, maxChars)
+}
+
 func truncate(s string, maxChars int) string {
 	if len(s) <= maxChars {
 		return s
 	}
 	const ellipsis = "…"
-	cut := strings.LastIndexByte(s[:maxChars-len(ellipsis)+1], ' ')
+	minKeep := maxChars / 3
+	if end := lastSentenceEnd(s[:maxChars]); end >= minKeep {
+		return s[:end]
+	}
+	room := s[:maxChars-len(ellipsis)+1]
+	if cut := lastClauseBoundary(room); cut >= minKeep {
+		return strings.TrimRight(s[:cut], " ,;:") + ellipsis
+	}
+	cut := strings.LastIndexByte(room, ' ')
+	// A phrase does not end on a function word: "scales every recipe",
+	// not "scales every recipe to".
+	for cut > minKeep {
+		prev := strings.LastIndexByte(s[:cut], ' ')
+		if !stopwordSet[fold(s[prev+1:cut])] {
+			break
+		}
+		cut = prev
+	}
 	if cut <= 0 {
 		cut = maxChars - len(ellipsis)
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -92,6 +117,48 @@ func truncate(s string, maxChars int) string {
 		}
 	}
 	return strings.TrimRight(s[:cut], " ,;:") + ellipsis
+}
+
+// lastSentenceEnd returns the offset just after the last ".", "!" or "?"
+// of s that ends a sentence, or -1. A period after an abbreviation ("Dr.")
+// ends none.
+func lastSentenceEnd(s string) int {
+	for i := len(s) - 1; i > 0; i-- {
+		c := s[i]
+		if c != '.' && c != '!' && c != '?' {
+			continue
+		}
+		if i+1 < len(s) && s[i+1] != ' ' {
+			continue
+		}
+		if c == '.' {
+			start := strings.LastIndexByte(s[:i], ' ') + 1
+			if abbreviations[fold(s[start:i])] {
+				continue
+			}
+		}
+		return i + 1
+	}
+	return -1
+}
+
+// lastClauseBoundary returns the offset of the last comma, semicolon or
+// dash of s that is followed by a space, or -1.
+func lastClauseBoundary(s string) int {
+	for i := len(s) - 2; i > 0; i-- {
+		if s[i+1] != ' ' {
+			continue
+		}
+		switch {
+		case s[i] == ',' || s[i] == ';':
+			return i
+		case s[i] == '-' && s[i-1] == ' ':
+			return i - 1
+		case strings.HasSuffix(s[:i+1], "—"):
+			return i + 1 - len("—")
+		}
+	}
+	return -1
 }
 
 // Fold returns s in lowercase without accents, the form in which names and

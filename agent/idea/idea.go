@@ -487,27 +487,10 @@ func description(m *memo) string {
 		// A short statement ("An app for that.") takes the next sentence
 		// along, cut to length.
 		if d := extract.Summary(m.text[m.statement:], 2*maxDescriptionChars); d != "" {
-			return truncate(d, maxDescriptionChars)
+			return extract.Truncate(d, maxDescriptionChars)
 		}
 	}
 	return extract.Summary(m.text, maxDescriptionChars)
-}
-
-// truncate cuts s to at most maxChars bytes on a word boundary, ending in
-// "…".
-func truncate(s string, maxChars int) string {
-	if len(s) <= maxChars {
-		return s
-	}
-	const ellipsis = "…"
-	cut := strings.LastIndexByte(s[:maxChars-len(ellipsis)], ' ')
-	if cut <= 0 {
-		cut = maxChars - len(ellipsis)
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-	}
-	return strings.TrimRight(s[:cut], " ,;:") + ellipsis
 }
 
 func titleCase(s string) string {
