@@ -201,6 +201,9 @@ type MemoryHit struct {
 	Memo  string `json:"memo"`
 	Score int    `json:"score"`
 	memory.Record
+	// Terms hides the record's index terms, which are stems meant for the
+	// blind index, not for people.
+	Terms []string `json:"-"`
 }
 
 // SearchMemories finds the owner's memories that contain every term of

@@ -343,7 +343,28 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(aliceToken, "wst_") {
 		t.Fatalf("tokens create printed %q, want only the token", aliceToken)
 	}
+	processed := processJSON(t, env, "--user", "alice", corpusDir)
 	base := server(t, env)
+
+	// What process stored is what the API reads back.
+	code, listing := request(t, "GET", base+"/v1/memos", aliceToken, "", nil)
+	if code != 200 || len(listing["memos"].([]any)) != len(processed) {
+		t.Fatalf("GET /v1/memos after process: got %d with %d memos, want 200 with %d", code, len(listing["memos"].([]any)), len(processed))
+	}
+	code, ideas := request(t, "GET", base+"/v1/ideas", aliceToken, "", nil)
+	if code != 200 || len(ideas["ideas"].([]any)) < 12 {
+		t.Errorf("GET /v1/ideas after process: got %d with %v, want the corpus ideas", code, len(ideas["ideas"].([]any)))
+	}
+	bakery := ""
+	for _, r := range processed {
+		if filepath.Base(r.Source) == "bakery-supplier-switch.txt" {
+			bakery = r.MemoID
+		}
+	}
+	code, work := request(t, "GET", base+"/v1/memos/"+bakery, aliceToken, "", nil)
+	if code != 200 || work["bucket"] != "work" || len(work["action_items"].([]any)) == 0 {
+		t.Errorf("GET /v1/memos/{bakery}: got %d %v, want a work memo with action items", code, work)
+	}
 
 	if code, _ := request(t, "GET", base+"/healthz", "", "", nil); code != 200 {
 		t.Errorf("healthz: got %d, want 200", code)
@@ -355,7 +376,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if code, _ := request(t, "GET", base+"/v1/memos", "wst_guess", "", nil); code != 401 {
 		t.Errorf("wrong token: got %d, want 401", code)
 	}
-	memo, err := os.ReadFile(filepath.Join(corpusDir, "beach-day-sandcastle.txt"))
+	memo, err := os.ReadFile("../../examples/memos/memories/lake-sunset.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,11 +403,11 @@ func TestServeEndToEnd(t *testing.T) {
 	if code, _ := request(t, "GET", base+"/v1/memos/"+id, bobToken, "", nil); code != 404 {
 		t.Errorf("bob reads alice's memo: got %d, want 404", code)
 	}
-	code, body = request(t, "GET", base+"/v1/memories/search?q=sandcastle", aliceToken, "", nil)
+	code, body = request(t, "GET", base+"/v1/memories/search?q=skip+stones+orange", aliceToken, "", nil)
 	if code != 200 || len(body["memories"].([]any)) != 1 {
 		t.Errorf("search: got %d %v, want one memory", code, body)
 	}
-	code, body = request(t, "GET", base+"/v1/memories/search?q=sandcastle", bobToken, "", nil)
+	code, body = request(t, "GET", base+"/v1/memories/search?q=skip+stones+orange", bobToken, "", nil)
 	if code != 200 || len(body["memories"].([]any)) != 0 {
 		t.Errorf("bob searches alice's memories: got %d %v, want none", code, body)
 	}
@@ -403,7 +424,7 @@ func TestServeEndToEnd(t *testing.T) {
 	// Multipart upload of an idea.
 	var form bytes.Buffer
 	boundary := "wsboundary"
-	idea, _ := os.ReadFile(filepath.Join(corpusDir, "classroom-seating-chart-tool.txt"))
+	idea, _ := os.ReadFile("../../examples/memos/github_ideas/recipe-scaler.txt")
 	fmt.Fprintf(&form, "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"idea.txt\"\r\nContent-Type: text/plain\r\n\r\n%s\r\n--%s--\r\n", boundary, idea, boundary)
 	code, body = request(t, "POST", base+"/v1/memos", aliceToken, "multipart/form-data; boundary="+boundary, &form)
 	if code != 202 {
