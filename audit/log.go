@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -47,6 +48,18 @@ type Options struct {
 	// slog.Default().
 	Logger *slog.Logger
 
+	// DigestKey signs the digests. Nil means no digests are written. Keep
+	// it apart from the log, such as derived from the key ring, so that
+	// whoever can rewrite the log cannot sign a digest for it.
+	DigestKey ed25519.PrivateKey
+	// DigestDir holds the digest files. Empty means the folder digests in
+	// the log's folder.
+	DigestDir string
+	// DigestInterval is how often a digest is signed while the log is open.
+	// Zero means DefaultDigestInterval. Open and Close sign one too when
+	// entries are not covered yet.
+	DigestInterval time.Duration
+
 	// openFile opens segment files for the writer. Tests set it to inject
 	// failures.
 	openFile func(name string, flag int) (segmentFile, error)
@@ -69,6 +82,11 @@ type Log struct {
 	failed    atomic.Bool
 	failures  atomic.Uint64
 
+	digestDir      string
+	digestKey      ed25519.PrivateKey
+	digestInterval time.Duration
+	digestRequests chan chan error
+
 	// Owned by the writer goroutine.
 	file    segmentFile
 	segment int               // number of the segment being written
@@ -78,6 +96,7 @@ type Log struct {
 	err     error             // the first write or fsync failure, after which nothing is written
 	buf     []byte
 	batch   []*request
+	digests digestState
 }
 
 var _ whispersync.Auditor = (*Log)(nil)
@@ -107,6 +126,17 @@ func Open(dir string, opts Options) (*Log, error) {
 		requests: make(chan *request),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
+
+		digestDir:      opts.DigestDir,
+		digestKey:      opts.DigestKey,
+		digestInterval: opts.DigestInterval,
+		digestRequests: make(chan chan error),
+	}
+	if l.digestDir == "" {
+		l.digestDir = filepath.Join(dir, "digests")
+	}
+	if l.digestInterval <= 0 {
+		l.digestInterval = DefaultDigestInterval
 	}
 	key := append([]byte(nil), opts.HMACKey...)
 	l.macs.New = func() any { return hmac.New(sha256.New, key) }
@@ -129,6 +159,11 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	if err := l.recoverChain(); err != nil {
 		return nil, fmt.Errorf("audit: open %s: %w", dir, err)
+	}
+	if l.digestKey != nil {
+		if err := l.openDigests(); err != nil {
+			return nil, errors.Join(fmt.Errorf("audit: open %s: %w", dir, err), l.file.Close())
+		}
 	}
 
 	go l.run()
@@ -323,21 +358,83 @@ func (l *Log) Close() error {
 	return l.closeErr
 }
 
+// openDigests reads the digest state and signs a digest at once when no
+// digest covers the newest entries, such as after a crash, or when there is
+// no digest at all, so that a log never lacks its first digest.
+func (l *Log) openDigests() error {
+	if err := l.loadDigests(); err != nil {
+		return err
+	}
+	if l.digests.last == nil || len(l.digests.pending) > 0 {
+		return l.signDigest()
+	}
+	return nil
+}
+
+// SignDigest signs a digest of the entries appended since the last one,
+// now, instead of at the next interval. It is an error when the log has no
+// Options.DigestKey.
+func (l *Log) SignDigest(ctx context.Context) error {
+	if l.digestKey == nil {
+		return errors.New("audit: sign digest: the log has no digest key")
+	}
+	done := make(chan error, 1)
+	select {
+	case l.digestRequests <- done:
+	case <-l.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("audit: sign digest: %w", ctx.Err())
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("audit: sign digest: %w", ctx.Err())
+	}
+}
+
 // run is the writer goroutine. It takes every waiting request, commits their
 // events with one write and one fsync per segment, and replies to each
-// request.
+// request. It signs a digest every digest interval when entries were
+// appended, and at close.
 func (l *Log) run() {
 	defer close(l.done)
+	var tick <-chan time.Time
+	if l.digestKey != nil {
+		t := time.NewTicker(l.digestInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case req := <-l.requests:
 			l.commit(l.gather(req))
+		case done := <-l.digestRequests:
+			done <- l.signDigest()
+		case <-tick:
+			l.signPending()
 		case <-l.closing:
+			if l.digestKey != nil {
+				l.signPending()
+			}
 			if err := l.file.Close(); err != nil && l.err == nil {
 				l.closeErr = fmt.Errorf("audit: close: %w", err)
 			}
 			return
 		}
+	}
+}
+
+// signPending signs a digest when entries are not covered yet. A failure is
+// logged, not returned: the entries stay unsigned until the next digest,
+// which covers them, and Verify reports them as unsigned meanwhile.
+func (l *Log) signPending() {
+	if len(l.digests.pending) == 0 || l.err != nil {
+		return
+	}
+	if err := l.signDigest(); err != nil {
+		l.logger.Error("audit digest failed; the entries stay unsigned until the next digest", "error", err)
 	}
 }
 
@@ -403,6 +500,9 @@ func (l *Log) write(batch []*request) error {
 					return err
 				}
 				buf = append(buf[:0], buf[start:]...)
+			}
+			if l.digestKey != nil {
+				l.digests.track(l.segment, seq, &hash)
 			}
 			head = hash
 		}

@@ -81,6 +81,27 @@ type chain struct {
 	started bool
 	seq     uint64            // seq of the last entry checked
 	hash    [sha256.Size]byte // hash of the last entry checked
+
+	// skipThrough is the seq of a trusted starting point whose hash is in
+	// hash. Lines up to it are passed over, and the line with that seq must
+	// have that hash; it is zero once that line was seen.
+	skipThrough uint64
+	skipped     int
+	// checkpoints are the hashes that signed digests vouch for, in
+	// increasing seq order; cp indexes the next one expected.
+	checkpoints []checkpoint
+	cp          int
+	// segment is the file name of the segment being checked.
+	segment string
+}
+
+// checkpoint is an entry hash that a signed digest vouches for.
+type checkpoint struct {
+	seq     uint64
+	hash    [sha256.Size]byte
+	from    uint64 // first seq of the range the checkpoint closes
+	segment string // the segment that must hold the entry, "" for any
+	digest  string
 }
 
 // newChain returns a checker for a log read from its first entry, whose
@@ -100,6 +121,20 @@ type checkedLine struct {
 // the reason if it does not. A broken link is reported before a wrong hash,
 // so that a deleted or moved entry is named as such.
 func (c *chain) next(l checkedLine) string {
+	if c.skipThrough > 0 && !l.malformed && l.seq <= c.skipThrough {
+		c.skipped++
+		if l.seq < c.skipThrough {
+			return ""
+		}
+		if l.hash != c.hash {
+			return "hash differs from the one signed in the digest where the check starts: the entry was rewritten"
+		}
+		c.skipThrough = 0
+		return ""
+	}
+	if c.skipThrough > 0 && !l.malformed {
+		return fmt.Sprintf("entry %d, where the check starts, is missing: entries were deleted", c.skipThrough)
+	}
 	if l.malformed {
 		return l.reason
 	}
@@ -113,6 +148,15 @@ func (c *chain) next(l checkedLine) string {
 	}
 	if l.reason != "" {
 		return l.reason
+	}
+	for ; c.cp < len(c.checkpoints) && c.checkpoints[c.cp].seq == l.seq; c.cp++ {
+		cp := &c.checkpoints[c.cp]
+		if cp.hash != l.hash {
+			return fmt.Sprintf("hash differs from the one signed in digest %s for seq %d to %d: an entry in that range was rewritten and the chain recomputed", cp.digest, cp.from, cp.seq)
+		}
+		if cp.segment != "" && cp.segment != c.segment {
+			return fmt.Sprintf("digest %s signed this entry in segment %s: segments were renamed or merged", cp.digest, cp.segment)
+		}
 	}
 	c.started, c.seq, c.hash = true, l.seq, l.hash
 	return ""
@@ -137,6 +181,7 @@ func checkSegment(name string, data []byte, c *chain) (entries int, complete int
 		rest = rest[end+1:]
 	}
 
+	c.segment = name
 	checked := make([]checkedLine, len(lines))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(lines)/parallelMinLines))
 	var wg sync.WaitGroup

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ErrBroken is wrapped by the errors of Verify and Open when an entry fails
@@ -27,6 +28,20 @@ type Report struct {
 	Incomplete bool
 	// Problem is the first entry that breaks the chain, nil when none does.
 	Problem *Problem
+
+	// The members below are set by VerifySigned only.
+
+	// Digests is the number of digest files checked.
+	Digests int
+	// SignedThrough is the seq of the last entry the newest digest covers.
+	SignedThrough uint64
+	// LastDigest is when the newest digest was signed.
+	LastDigest time.Time
+	// Unsigned counts the entries after SignedThrough.
+	Unsigned uint64
+	// From is the first seq whose entry was checked when
+	// VerifyOptions.From was set, 0 otherwise.
+	From uint64
 }
 
 // Verify checks every segment of the log in dir: that the segments are
@@ -44,17 +59,28 @@ func Verify(dir string) (Report, error) {
 		return report, fmt.Errorf("audit: verify: %w", err)
 	}
 	report.Segments = len(segments)
+	if err := walk(dir, segments, 1, newChain(), &report); err != nil {
+		return report, fmt.Errorf("audit: verify: %w", err)
+	}
+	if report.Problem != nil {
+		return report, fmt.Errorf("audit: verify %s: %s: %w", dir, report.Problem, ErrBroken)
+	}
+	return report, nil
+}
 
-	c := newChain()
+// walk checks the segments numbered in segments, which must count up from
+// first without gaps, against c. It sets report's entries, head and first
+// problem, and returns only I/O errors.
+func walk(dir string, segments []int, first int, c *chain, report *Report) error {
 	for i, n := range segments {
 		name := segmentName(n)
-		if n != i+1 {
-			report.Problem = &Problem{Segment: segmentName(i + 1), Reason: "segment is missing"}
-			break
+		if n != first+i {
+			report.Problem = &Problem{Segment: segmentName(first + i), Reason: "segment is missing"}
+			return nil
 		}
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return report, fmt.Errorf("audit: verify: %w", err)
+			return err
 		}
 
 		entries, complete, problem := checkSegment(name, data, c)
@@ -62,21 +88,17 @@ func Verify(dir string) (Report, error) {
 		report.Head = hex.EncodeToString(c.hash[:])
 		if problem != nil {
 			report.Problem = problem
-			break
+			return nil
 		}
 		if complete < len(data) {
 			if i < len(segments)-1 {
 				report.Problem = &Problem{Segment: name, Line: entries + 1, Reason: "incomplete line in a segment that is not the last"}
-				break
+				return nil
 			}
 			report.Incomplete = true
 		}
 	}
-
-	if report.Problem != nil {
-		return report, fmt.Errorf("audit: verify %s: %s: %w", dir, report.Problem, ErrBroken)
-	}
-	return report, nil
+	return nil
 }
 
 // Read calls fn for each complete entry of the log in dir, in order, and
