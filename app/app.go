@@ -18,6 +18,7 @@ import (
 	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/seal"
+	"github.com/whispersync/whispersync/secrets"
 	"github.com/whispersync/whispersync/sqlite"
 )
 
@@ -48,6 +49,10 @@ type App struct {
 	Accounts whispersync.Accounts
 	Pipeline *pipeline.Pipeline
 	Logger   *slog.Logger
+	// Secrets is the encrypted secret store.
+	Secrets *secrets.Store
+
+	keys *keyState
 }
 
 // Open opens or creates the data directory and key file named by cfg.
@@ -75,7 +80,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := checkKeyFileExpected(cfg); err != nil {
 		return nil, err
 	}
-	kr, created, err := seal.OpenKeyFile(cfg.KeyFile)
+	kr, created, source, err := openKeyring(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("app: open key file: %w", err)
 	}
@@ -85,6 +90,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 
 	a := &App{Keyring: kr, Logger: cfg.Logger}
 	if err := a.open(ctx, cfg); err != nil {
+		return nil, errors.Join(err, a.Close())
+	}
+	if err := a.openKeys(ctx, source); err != nil {
 		return nil, errors.Join(err, a.Close())
 	}
 	return a, nil
@@ -136,6 +144,7 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 
 // Close closes everything Open opened.
 func (a *App) Close() error {
+	a.stopKeySchedule()
 	var errs []error
 	if a.Audit != nil {
 		errs = append(errs, a.Audit.Close())
@@ -174,6 +183,7 @@ func (a *App) User(ctx context.Context, name string, create bool) (*whispersync.
 
 // Recover queues again the memos whose message a crash may have lost.
 func (a *App) Recover(ctx context.Context) error {
+	a.startKeySchedule(ctx) // serve is the one caller: the schedule runs with it
 	_, err := a.Pipeline.Recover(ctx, 0)
 	return err
 }
