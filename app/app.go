@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/audit"
@@ -36,6 +37,9 @@ type Config struct {
 	// Notice receives one-line messages for people, such as "created data
 	// directory …"; nil drops them.
 	Notice func(string)
+	// AuditDigestInterval is how often the audit log signs a digest; zero
+	// means hourly.
+	AuditDigestInterval time.Duration
 }
 
 // App is an open data directory.
@@ -111,7 +115,7 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("app: open object store: %w", err)
 	}
-	a.Audit, err = audit.Open(filepath.Join(cfg.DataDir, "audit"), audit.Options{HMACKey: a.Keyring.DeriveKey("audit-hmac"), Logger: a.Logger.With("component", "audit")})
+	a.Audit, err = a.openAudit(cfg)
 	if err != nil {
 		return fmt.Errorf("app: open audit log: %w", err)
 	}

@@ -67,7 +67,30 @@
 // Verify walks every segment and checks sequence numbers, the prev links and
 // each hash, so it detects an edited, deleted, inserted or reordered entry.
 //
-// NOTE: an attacker who deletes the newest entries, or rewrites them and
-// recomputes every later hash, is not detected yet. Signed digests of the
-// chain head, kept apart from the log, are the planned defence.
+// # Digests
+//
+// A chain alone cannot show that its newest entries were cut off, or that an
+// entry was rewritten together with every later hash. When
+// Options.DigestKey is set, the log signs a digest at Open (when no digest
+// covers the newest entries, and always for a new log), every
+// Options.DigestInterval, on SignDigest and at Close. Digests are files
+// 00000001.json, 00000002.json and so on in Options.DigestDir (mode 0600,
+// never replaced), each one JSON object:
+//
+//	digest     the Digest as JSON: number, time, the seq range covered and
+//	           the hash of its last entry, the segments holding that range
+//	           with the hash of each one's last covered entry, and previous,
+//	           the SHA-256 of the digest before
+//	signature  base64 Ed25519 signature of "whispersync-audit-digest-v1",
+//	           a zero byte, and the bytes of digest exactly as stored
+//
+// VerifySigned checks the digests and then the log against them. Entries
+// appended since the newest digest are vouched for by the chain alone until
+// the next digest: an attacker who can write the log can cut them off
+// unseen, which bounds the loss to one digest interval. A deleted newest
+// digest leaves more entries unsigned than one interval should, which
+// VerifyOptions.MaxUnsigned turns into a problem.
+//
+// The signing key must live apart from the log: whoever holds it can sign a
+// digest for a rewritten log.
 package audit
