@@ -54,7 +54,7 @@ func BenchmarkPutObjectSharedFolder(b *testing.B) {
 }
 
 // putParallel runs b.N puts of new keys from the given number of
-// goroutines; key names the i-th key of goroutine w.
+// goroutines. The function key names the i-th key of goroutine w.
 func putParallel(b *testing.B, workers int, key func(w, i int) string) {
 	s := open(b, b.TempDir())
 	body := make([]byte, benchBodySize)

@@ -9,6 +9,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // File names inside a key's folder. Neither '@' nor '~' may appear in a key
@@ -19,103 +21,83 @@ const (
 	tempPrefix    = "~tmp-"
 )
 
-// maxCreateAttempts bounds the retries of a temp file creation that races
-// with the removal of an empty folder by a permanent delete of another key.
-const maxCreateAttempts = 5
+// maxWriteAttempts bounds the retries of a write that races with the
+// removal of an empty folder by a permanent delete of another key.
+const maxWriteAttempts = 5
 
 func versionName(versionID string) string { return versionPrefix + versionID }
 
 func tagsName(versionID string) string { return versionPrefix + versionID + tagsSuffix }
 
-// writeFile durably replaces dir/name with the concatenation of parts: it
-// writes a temp file in dir, syncs it, renames it to name and syncs dir. A
-// crash at any point leaves either the old file or the new one, plus at most
-// a temp file that Open removes.
+// writeFile durably replaces dir/name with the concatenation of parts,
+// creating dir and its parents when they are missing. It writes a temp file
+// in dir, syncs it, renames it to name, syncs dir, and waits until the
+// entries of dir and its parents are durable. A crash at any point leaves
+// either the old file or the new one, plus at most a temp file that Open
+// removes.
 func (s *Store) writeFile(dir, name string, parts ...[]byte) error {
-	tmp, f, err := s.createTemp(dir)
+	for attempt := 1; ; attempt++ {
+		err := s.tryWriteFile(dir, name, parts)
+		if !errors.Is(err, errStale) || attempt == maxWriteAttempts {
+			return err
+		}
+	}
+}
+
+func (s *Store) tryWriteFile(dir, name string, parts [][]byte) error {
+	d, err := s.dirs.acquire(dir)
 	if err != nil {
 		return err
 	}
+	defer s.dirs.release(d)
+
+	tmp := tempPrefix + rand.Text()
+	fd, err := unix.Openat(d.fd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, unix.ENOENT) {
+		s.dirs.invalidate(d)
+		return errStale
+	}
+	if err != nil {
+		return fmt.Errorf("create temp file: %w", err)
+	}
+	if err := writeAndSync(os.NewFile(uintptr(fd), tmp), parts); err != nil {
+		unix.Unlinkat(d.fd, tmp, 0)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+
+	if err := unix.Renameat(d.fd, tmp, d.fd, name); err != nil {
+		unix.Unlinkat(d.fd, tmp, 0)
+		if errors.Is(err, unix.ENOENT) {
+			s.dirs.invalidate(d)
+			return errStale
+		}
+		return fmt.Errorf("rename %s: %w", name, err)
+	}
+	if err := d.syncAfterChange(); err != nil {
+		s.dirs.invalidate(d)
+		return err
+	}
+	return s.dirs.waitDurable(d)
+}
+
+// writeAndSync writes parts to f, syncs and closes it.
+func writeAndSync(f *os.File, parts [][]byte) error {
 	for _, data := range parts {
 		if _, err := f.Write(data); err != nil {
 			f.Close()
-			s.root.Remove(tmp)
-			return fmt.Errorf("write %s: %w", name, err)
+			return err
 		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		s.root.Remove(tmp)
-		return fmt.Errorf("sync %s: %w", name, err)
+		return err
 	}
-	if err := f.Close(); err != nil {
-		s.root.Remove(tmp)
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-
-	if err := s.root.Rename(tmp, path.Join(dir, name)); err != nil {
-		s.root.Remove(tmp)
-		return fmt.Errorf("rename %s: %w", name, err)
-	}
-	return s.syncDir(dir)
+	return f.Close()
 }
 
-// createTemp creates an empty temp file in dir, creating dir and its parents
-// when they are missing.
-func (s *Store) createTemp(dir string) (string, *os.File, error) {
-	for attempt := 1; ; attempt++ {
-		name := path.Join(dir, tempPrefix+rand.Text())
-		f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			return name, f, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || attempt == maxCreateAttempts {
-			return "", nil, fmt.Errorf("create temp file: %w", err)
-		}
-		if err := s.makeDirs(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", nil, err
-		}
-	}
-}
-
-// makeDirs creates dir and its missing parents with mode 0700, and syncs the
-// parent of each folder it creates so that the new entry survives a crash.
-// It descends one folder at a time, so a deep key costs one lookup per
-// element rather than one per element and ancestor.
-func (s *Store) makeDirs(dir string) error {
-	parent := s.root
-	defer func() {
-		if parent != s.root {
-			parent.Close()
-		}
-	}()
-	for elem := range strings.SplitSeq(dir, "/") {
-		err := parent.Mkdir(elem, 0o700)
-		switch {
-		case err == nil:
-			if err := syncRootDir(parent, "."); err != nil {
-				return err
-			}
-		case !errors.Is(err, fs.ErrExist):
-			return fmt.Errorf("create folder: %w", err)
-		}
-
-		child, err := parent.OpenRoot(elem)
-		if err != nil {
-			return fmt.Errorf("open folder: %w", err)
-		}
-		if parent != s.root {
-			parent.Close()
-		}
-		parent = child
-	}
-	return nil
-}
-
-func (s *Store) syncDir(dir string) error { return syncRootDir(s.root, dir) }
-
-func syncRootDir(root *os.Root, dir string) error {
-	f, err := root.Open(dir)
+// syncDir syncs dir, a path below the objects folder.
+func (s *Store) syncDir(dir string) error {
+	f, err := s.root.Open(dir)
 	if err != nil {
 		return fmt.Errorf("open folder for sync: %w", err)
 	}
@@ -135,8 +117,16 @@ func (s *Store) removeEmptyDirs(dir string) error {
 			// Not empty, or already removed by another delete.
 			return nil
 		}
+		s.dirs.invalidatePath(dir)
 		dir = path.Dir(dir)
-		if err := s.syncDir(dir); err != nil {
+		err := s.syncDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Another delete emptied and removed the parent meanwhile.
+			// The removed versions were synced away before, so at worst
+			// a crash brings back empty folders, which hold no key.
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -14,9 +14,12 @@
 // The elements of an object key become nested folders, so the key "a/b" has
 // the folder DIR/objects/a/b, which may also contain the folder of the key
 // "a/b/c". Key elements may contain only letters, digits and . _ = - (see
-// CheckKey), so they cannot collide with the '@' and '~' file names. Every
-// path is resolved through an os.Root opened on DIR/objects, so even a
-// symbolic link planted in the folder cannot lead a key outside it.
+// CheckKey), so they cannot collide with the '@' and '~' file names. Reads
+// resolve paths through an os.Root opened on DIR/objects. Writes keep open
+// handles of recently used folders and open each folder from its parent's
+// handle with O_NOFOLLOW, so a put to a busy owner's folder resolves one
+// element instead of the whole path. Either way, a symbolic link planted in
+// the folder cannot lead a key outside it.
 //
 // A version id is 48 bits of Unix milliseconds, a 32-bit counter and 48
 // random bits, in lowercase base32hex, so ids sort by the time they were
@@ -38,11 +41,19 @@
 // # Durability
 //
 // Every file is written to a temp file, synced, renamed into place, and its
-// folder synced, so a crash leaves either the old state or the new one. A
-// new folder is synced into its parent before use. A successful PutObject,
-// DeleteObject or PutObjectTagging is durable when it returns. Open removes
-// temp files, and tags files whose version a crash removed midway. Files are
-// created with mode 0600 and folders with 0700.
+// folder synced, so a crash leaves either the old state or the new one. The
+// parent of a new folder is synced before the write that made the folder
+// returns. A successful PutObject, DeleteObject or PutObjectTagging is
+// durable when it returns. Open removes temp files, and tags files whose
+// version a crash removed midway. Files are created with mode 0600 and
+// folders with 0700.
+//
+// Concurrent writes share folder syncs: an fsync of a folder makes durable
+// every entry made in it before the fsync started, so a put that made a key
+// folder waits for the first sync of the parent that started after it, and
+// runs one itself only when no other put did. Many new keys below one
+// owner's folder then cost one sync of that folder between them, not one
+// each.
 //
 // # Integrity
 //
@@ -55,7 +66,8 @@
 //
 // A Store is safe for use by many goroutines. Writes to one key are
 // serialized by a lock of that key. Writes to different keys, their fsyncs
-// included, run in parallel. Reads take no lock.
+// included, run in parallel, and share the syncs of common folders. Reads
+// take no lock.
 //
 // One process at a time may open a folder. Open takes an exclusive
 // flock(2) on DIR/lock and fails with EUNAVAILABLE when another Store, in
@@ -79,7 +91,8 @@ import (
 // Store is a versioned object store in a folder. Open creates one.
 type Store struct {
 	dir    string
-	root   *os.Root
+	root   *os.Root // reads, deletes and recovery
+	dirs   *folders // writes
 	lock   *os.File
 	log    *slog.Logger
 	clock  versionClock
@@ -105,7 +118,12 @@ func Open(dir string) (*Store, error) {
 	}
 
 	objects := filepath.Join(dir, "objects")
-	if err := os.Mkdir(objects, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+	err = os.Mkdir(objects, 0o700)
+	if err == nil {
+		// The first put must not be lost with the folder that holds it.
+		err = syncPath(dir)
+	}
+	if err != nil && !errors.Is(err, os.ErrExist) {
 		lock.Close()
 		return nil, fmt.Errorf("filestore: open: %w", err)
 	}
@@ -114,10 +132,17 @@ func Open(dir string) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("filestore: open: %w", err)
 	}
+	dirs, err := openFolders(objects)
+	if err != nil {
+		root.Close()
+		lock.Close()
+		return nil, fmt.Errorf("filestore: open: %w", err)
+	}
 
 	s := &Store{
 		dir:  dir,
 		root: root,
+		dirs: dirs,
 		lock: lock,
 		log:  slog.Default().With("component", "filestore"),
 	}
@@ -126,6 +151,16 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("filestore: open %s: recover: %w", dir, err)
 	}
 	return s, nil
+}
+
+// syncPath syncs the folder dir.
+func syncPath(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // lockFolder takes the exclusive lock on dir. The lock belongs to the open
@@ -159,6 +194,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.dirs.close()
 	rootErr := s.root.Close()
 	// Closing the file releases the flock.
 	lockErr := s.lock.Close()
