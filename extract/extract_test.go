@@ -313,6 +313,8 @@ func TestTruncate(t *testing.T) {
 		{"abbreviation", "We saw Dr. Brandt about the dose, then the pump alarmed again in room twelve.", 50, "We saw Dr. Brandt about the dose…"},
 		{"clause", "You paste a recipe and it scales it, it knows eggs come whole, and it converts cups to grams", 80, "You paste a recipe and it scales it, it knows eggs come whole…"},
 		{"dash", "It scales any recipe - even the ones with odd units like pinches and dashes", 40, "It scales any recipe…"},
+		{"dangling comma", "It builds you a watering schedule, based on, the species and the light in the room", 50, "It builds you a watering schedule…"},
+		{"lone word", "After a week it posts a summary, hey, here are the five flakiest tests in the repo", 50, "After a week it posts a summary…"},
 		{"one clause", "A tool that scales every recipe to any number of people at the table", 40, "A tool that scales every recipe…"},
 	}
 	for _, tt := range tests {

@@ -143,22 +143,45 @@ func lastSentenceEnd(s string) int {
 }
 
 // lastClauseBoundary returns the offset of the last comma, semicolon or
-// dash of s that is followed by a space, or -1.
+// dash of s that is followed by a space and ends a clause, or -1.
 func lastClauseBoundary(s string) int {
 	for i := len(s) - 2; i > 0; i-- {
 		if s[i+1] != ' ' {
 			continue
 		}
+		at := -1
 		switch {
 		case s[i] == ',' || s[i] == ';':
-			return i
+			at = i
 		case s[i] == '-' && s[i-1] == ' ':
-			return i - 1
-		case strings.HasSuffix(s[:i+1], "—"):
-			return i + 1 - len("—")
+			at = i - 1
+		case strings.HasSuffix(s[:i+1], "\u2014"):
+			at = i + 1 - len("\u2014")
+		}
+		if at > 0 && endsClause(strings.TrimRight(s[:at], " ")) {
+			return at
 		}
 	}
 	return -1
+}
+
+// danglingWords leave a phrase open when a clause ends on them: "based on,"
+// where a dropped filler left a comma, "the species and,".
+var danglingWords = wordSet(`a an the of to on in at for with by from into onto about as and or but than that my your his her their our its this these those`)
+
+// endsClause reports whether a text up to a comma reads as a finished
+// clause: it does not end on a word that leaves the phrase open, and the
+// comma does not set off a lone word such as "hey" or "well".
+func endsClause(s string) bool {
+	last := strings.LastIndexByte(s, ' ')
+	if danglingWords[fold(s[last+1:])] {
+		return false
+	}
+	if last < 0 {
+		return false
+	}
+	before := strings.TrimRight(s[:last], " ")
+	return before != "" && !strings.HasSuffix(before, ",") && !strings.HasSuffix(before, ";")
 }
 
 // Fold returns s in lowercase without accents, the form in which names and

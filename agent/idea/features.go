@@ -59,7 +59,7 @@ func isWordByte(c byte) bool {
 
 // clausePattern finds what the user or the product does: "you post a
 // shift", "it computes every deadline", "neighbors can request it".
-var clausePattern = regexp.MustCompile(`(?:^|[,.;:!?]\s*|\b(?:and|then|where|so|when)\s+)(?:you|it|people|users|neighbors|hikers|someone)\s+(?:can\s+|just\s+|will\s+|should\s+)?([a-z]+(?:\s+[^,.;:!?]+)?)`)
+var clausePattern = regexp.MustCompile(`(?:^|[,.;:!?]\s*|\b(?:and|then|where|so|when)\s+)(?:you|it|people|users|members|customers|players|parents|students|neighbors|neighbours|hikers|someone|anyone|everyone)\s+(?:(?:can|could|will|would|should|just|also|only|then)\s+){0,2}([a-z]+(?:\s+[^,.;:!?]+)?)`)
 
 // productVerbPattern finds what the product does in the third person:
 // "it makes you pick one", "that scales recipes".
@@ -100,9 +100,14 @@ func dropCommaFillers(text, lower string) (string, string) {
 // no first-version features.
 var futureMarkers = regexp.MustCompile(`(?:^|[.!?]\s+)(?:later on|later|stretch goal|someday|eventually)\b`)
 
+// productTurn is where a clause about the user hands over to the product:
+// "you paste a recipe and it scales it".
+var productTurn = regexp.MustCompile(`,?\s+and\s+(?:then\s+)?(?:it|that)\s`)
+
 // notFeatureVerbs open clauses that describe the speaker's situation, not
-// the product: "you know", "it was".
-var notFeatureVerbs = set(`know see mean think was were is are be been have had has get got go went need want would could like guess probably still try tried just really also says does was has is`)
+// the product ("you know", "it was"), and the prepositions that
+// productVerbPattern takes for a verb in "-s" ("it as a web app").
+var notFeatureVerbs = set(`know see mean think was were is are be been have had has get got go went need want would could like guess probably still try tried just really also says does was has is as in on at with for of by from into using via than`)
 
 // features returns the features of the idea: a spoken feature list when
 // there is one, otherwise the clauses saying what the user or the product
@@ -133,8 +138,18 @@ func features(memo *memo) []string {
 	var out []string
 	for _, m := range clauses {
 		clause := text[m[2]:m[3]]
+		// "paste a recipe and it scales it": the product's part is a
+		// clause of its own, found by productVerbPattern.
+		if loc := productTurn.FindStringIndex(lower[m[2]:m[3]]); loc != nil {
+			clause = clause[:loc[0]]
+		}
 		verb, _, _ := strings.Cut(strings.ToLower(clause), " ")
 		if notFeatureVerbs[verb] || len(strings.Fields(clause)) < 3 {
+			continue
+		}
+		// "mark which rehearsals they can make" loses its aside; a verb
+		// left alone says too little.
+		if loc := featureCut.FindStringIndex(clause); loc != nil && len(strings.Fields(clause[:loc[0]])) < 2 {
 			continue
 		}
 		out, _ = addFeature(out, clause)
@@ -272,8 +287,48 @@ func addFeature(out []string, raw string) ([]string, bool) {
 	}
 	r, size := utf8.DecodeRuneInString(f)
 	f = string(unicode.ToUpper(r)) + f[size:]
-	if containsFold(out, f) {
+	if containsFold(out, f) || repeatsFeature(out, f) || isStackClause(f) {
 		return out, cut
 	}
 	return append(out, f), cut
+}
+
+// minSharedWords is how many content words two features must share before
+// their overlap can make them one; a single shared word ("scan in", "scan
+// out") does not.
+const minSharedWords = 2
+
+// repeatsFeature reports whether f says what a feature of out already says:
+// they share at least two content words, and at least two thirds of the
+// shorter one's ("Paste a recipe and it scales it to any number of people"
+// and "Scales it to any number of people").
+func repeatsFeature(out []string, f string) bool {
+	words := contentWords(f)
+	for _, o := range out {
+		other := contentWords(o)
+		shared := 0
+		for w := range words {
+			if other[w] {
+				shared++
+			}
+		}
+		if shared >= minSharedWords && 3*shared >= 2*min(len(words), len(other)) {
+			return true
+		}
+	}
+	return false
+}
+
+// contentWords returns the singular lowercase words of s that are neither
+// function words nor fillers.
+func contentWords(s string) map[string]bool {
+	m := make(map[string]bool)
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
+	}) {
+		if len(w) > 1 && !featureNoise[w] && !extract.IsStopword(w) {
+			m[singular(w)] = true
+		}
+	}
+	return m
 }

@@ -265,13 +265,14 @@ func productPhrase(memo *memo) string {
 		m := []string{"", strings.Join(memo.words[p.article+1:p.head], " "), memo.words[p.head]}
 		var topic []string
 		for _, w := range strings.Fields(m[1]) {
-			if !genericModifiers[strings.ToLower(w)] {
+			if lw := strings.ToLower(w); !genericModifiers[lw] && !stackTerms[lw] {
 				topic = append(topic, w)
 			}
 		}
 		if len(topic) == 0 || len(topic) < len(strings.Fields(m[1])) {
-			// "a little web app": generic modifiers only, or mixed with
-			// generic ones, which make poor names.
+			// "a little web app", "a Flutter app": generic modifiers or
+			// technologies only, or mixed with them, which make poor
+			// names.
 			continue
 		}
 		head := strings.ToLower(m[2])

@@ -78,6 +78,59 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// freshIdeas are idea memos written apart from the development corpus.
+var freshIdeas = []string{
+	"Okay so what if there was a tool where you paste a recipe and it scales it to any number of people, but smart about it, like it knows you can't use a third of an egg, and it converts cups to grams. It could also make a shopping list grouped by the aisle. I'd build it as a simple web app with a Go backend and a Postgres database for saved recipes.",
+	"idea: a little app that tells you when to water each plant, based on the plant type, the pot size and how much light the window gets. you'd take a photo of the plant, it guesses the species, and then it sends you a reminder. maybe a cheap soil moisture sensor on a Raspberry Pi for people who want it automatic. web app first, and a phone notification later.",
+	"so I keep losing track of who borrowed which board game. an app where you scan the box and it logs who has it, and it nudges them after two weeks, and it nudges them again if they ignore it. probably a Flutter app with a Firebase backend and a SQLite cache for offline.",
+	"Idea for the choir. A website where members mark which rehearsals they can make, it shows the director who is missing for each section, and you can export the list as a PDF. I'd write it in Python with Flask and host it on a cheap server, nothing fancy.",
+}
+
+// TestBuildFreshIdeas checks, on memos outside the corpus, that features do
+// not repeat one another or describe the stack, and that the description
+// ends at a sentence or clause boundary.
+func TestBuildFreshIdeas(t *testing.T) {
+	stackWords := []string{"backend", "database", "server", "flask", "postgres", "firebase"}
+	dangling := []string{"a", "an", "the", "of", "to", "on", "in", "at", "for", "with", "and", "or", "but"}
+	for _, text := range freshIdeas {
+		s := idea.Build(text, at)
+		for i, f := range s.Features {
+			lower := strings.ToLower(f)
+			for _, w := range stackWords {
+				if strings.Contains(lower, w) {
+					t.Errorf("Features of %q: got %q, want no sentence about the stack", s.Name, f)
+				}
+			}
+			for _, g := range s.Features[i+1:] {
+				gl := strings.ToLower(g)
+				if strings.Contains(lower, gl) || strings.Contains(gl, lower) {
+					t.Errorf("Features of %q: got %q and %q, want no repeats", s.Name, f, g)
+				}
+			}
+		}
+		d := s.Description
+		if !strings.HasSuffix(d, ".") && !strings.HasSuffix(d, "…") && !strings.HasSuffix(d, "?") && !strings.HasSuffix(d, "!") {
+			t.Errorf("Description: got %q, want it to end a sentence or a clause", d)
+		}
+		words := strings.Fields(strings.TrimSuffix(d, "…"))
+		if last := strings.ToLower(words[len(words)-1]); slices.Contains(dangling, last) {
+			t.Errorf("Description: got %q, want no cut after %q", d, last)
+		}
+		if len(d) > 160 {
+			t.Errorf("Description: got %d bytes, want at most 160", len(d))
+		}
+	}
+}
+
+func TestBuildFeaturesSplitUserAndProduct(t *testing.T) {
+	s := idea.Build(freshIdeas[0], at)
+	for _, want := range []string{"Paste a recipe", "Scales it to any number of people", "Converts cups to grams", "Make a shopping list grouped by the aisle"} {
+		if !slices.Contains(s.Features, want) {
+			t.Errorf("Features: got %q, want %q among them", s.Features, want)
+		}
+	}
+}
+
 func TestBuildDefaultStack(t *testing.T) {
 	s := idea.Build("Idea: a gift tracker for birthdays, you list gifts and it reminds you a week before.", at)
 	if !slices.Equal(s.Stack, []string{"Web app"}) {

@@ -78,6 +78,20 @@ var phraseStarts = func() map[string]bool {
 	return m
 }()
 
+// stackTerms holds the one-word phrases of the rules: "flutter",
+// "postgres".
+var stackTerms = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, r := range stackRules {
+		for _, p := range r.phrases {
+			if !strings.Contains(p, " ") {
+				m[p] = true
+			}
+		}
+	}
+	return m
+}()
+
 // ngrams returns the phrase-starting words of words and the sequences of
 // two or three words they start, joined by spaces. Clause punctuation ends a
 // sequence.
@@ -157,4 +171,34 @@ func removeFold(list []string, s string) []string {
 		}
 	}
 	return out
+}
+
+// stackWords name parts of a stack without naming a technology.
+var stackWords = set(`backend back-end frontend front-end database db server framework hosting hosted stack api`)
+
+// stackClauseMentions is how many mentions of the stack make a sentence
+// about how the project is built rather than what it does: "a simple web
+// app with a Go backend" holds three, "syncs with iCloud" one.
+const stackClauseMentions = 2
+
+// isStackClause reports whether a feature candidate talks about the stack.
+func isStackClause(f string) bool {
+	words, _ := splitWordsAt(f)
+	lowered := make([]string, len(words))
+	lowerWords := make(map[string]bool, len(words))
+	mentions := 0
+	for i, w := range words {
+		lowered[i] = strings.ToLower(w)
+		lowerWords[lowered[i]] = true
+		if stackWords[lowered[i]] {
+			mentions++
+		}
+	}
+	phrases, exact := ngrams(lowered), ngrams(words)
+	for _, r := range stackRules {
+		if r.matches(lowerWords, phrases, exact) {
+			mentions++
+		}
+	}
+	return mentions >= stackClauseMentions
 }
