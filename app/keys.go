@@ -299,6 +299,9 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 	if err := a.Keyring.Refresh(); err != nil {
 		return err
 	}
+	if version == a.Keyring.CurrentVersion() {
+		return whispersync.Errorf(whispersync.EINVALID, "key-encryption key version %d is the current version: run whispersync keys rotate first, then retire it", version)
+	}
 	owners, err := a.keyOwners(ctx)
 	if err != nil {
 		return err
