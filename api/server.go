@@ -1,46 +1,121 @@
-// Package api serves the WhisperSync HTTP API: every route is listed in
-// routes, every request but the health check is authenticated by a bearer
-// token, and every failure has the same JSON error body.
+// Package api serves the WhisperSync HTTP API. Every route is listed in
+// routes; every request passes the edge filter (size limits, method
+// allowlist, path normalization, scanner traffic, the block list), CORS,
+// and, but for the health check and login, authentication, a rate limit
+// per principal and a scope check; every failure has the same JSON error
+// body.
 package api
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"expvar"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/app"
+	"github.com/whispersync/whispersync/auth"
 	"github.com/whispersync/whispersync/internal/ids"
 	"github.com/whispersync/whispersync/pipeline"
+	"github.com/whispersync/whispersync/ratelimit"
 )
 
 // MaxBodyBytes bounds a request body: a transcript of 100,000 characters of
 // up to 4 bytes each, with room for multipart framing.
 const MaxBodyBytes = 1 << 20
 
-// Server is the HTTP API over one open data directory.
-type Server struct {
-	app *app.App
-	log *slog.Logger
-	mux *http.ServeMux
+// Options configure a Server. The zero value gets the defaults of each
+// field.
+type Options struct {
+	Logger *slog.Logger
+	// TLS says the server is reached over HTTPS, so responses carry
+	// Strict-Transport-Security.
+	TLS  bool
+	CORS CORS
+	// Principal limits each authenticated principal; default
+	// ratelimit.DefaultPrincipal.
+	Principal ratelimit.Config
+	// Anonymous limits unauthenticated requests per client address;
+	// default ratelimit.DefaultAnonymous.
+	Anonymous ratelimit.Config
+	// OIDC, when set, accepts bearer JWTs it verifies.
+	OIDC *auth.Verifier
+	Edge EdgeLimits
 }
 
-// NewServer returns the API of a.
-func NewServer(a *app.App, log *slog.Logger) *Server {
-	if log == nil {
-		log = slog.Default()
+// Server is the HTTP API over one open data directory.
+type Server struct {
+	app       *app.App
+	log       *slog.Logger
+	mux       *http.ServeMux
+	opts      Options
+	cors      cors
+	principal *ratelimit.Limiter
+	anonymous *ratelimit.Limiter
+	blocks    blocklist
+
+	touchMu sync.Mutex
+	touched map[string]time.Time
+}
+
+// Counters for the security dashboard, published through expvar.
+var (
+	edgeRejections = expvar.NewMap("whispersync_edge_rejections")
+	rateRejections = expvar.NewMap("whispersync_rate_limited")
+)
+
+// NewServer returns the API of a. It fails on a configuration that cannot
+// be safe, such as a wildcard CORS origin with credentials.
+func NewServer(a *app.App, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
-	s := &Server{app: a, log: log, mux: http.NewServeMux()}
+	if opts.Principal == (ratelimit.Config{}) {
+		opts.Principal = ratelimit.DefaultPrincipal
+	}
+	if opts.Anonymous == (ratelimit.Config{}) {
+		opts.Anonymous = ratelimit.DefaultAnonymous
+	}
+	if opts.CORS.Origins == nil {
+		opts.CORS = DefaultCORS
+	}
+	opts.Edge = opts.Edge.withDefaults()
+	c, err := opts.CORS.compile()
+	if err != nil {
+		return nil, err
+	}
+	principal, err := ratelimit.New(opts.Principal, a.Identity())
+	if err != nil {
+		return nil, fmt.Errorf("api: principal rate limit: %w", err)
+	}
+	anonymous, err := ratelimit.New(opts.Anonymous, nil)
+	if err != nil {
+		return nil, fmt.Errorf("api: anonymous rate limit: %w", err)
+	}
+	s := &Server{
+		app: a, log: opts.Logger, mux: http.NewServeMux(), opts: opts, cors: c,
+		principal: principal, anonymous: anonymous, touched: make(map[string]time.Time),
+	}
+	if err := s.ReloadBlocklist(context.Background()); err != nil {
+		return nil, err
+	}
 	s.routes()
-	return s
+	return s, nil
 }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("POST /v1/login", s.handleLogin)
+
+	s.mux.Handle("GET /v1/session", s.authed("", s.handleSession))
+	s.mux.Handle("POST /v1/logout", s.authed("", s.handleLogout))
+	s.mux.Handle("POST /v1/password", s.authed("", s.handlePassword))
 
 	s.mux.Handle("POST /v1/memos", s.authed(whispersync.ScopeMemosWrite, s.handleUpload))
 	s.mux.Handle("GET /v1/memos", s.authed(whispersync.ScopeMemosRead, s.handleListMemos))
@@ -54,14 +129,38 @@ func (s *Server) routes() {
 
 	s.mux.Handle("GET /v1/admin/dlq", s.authed(whispersync.ScopeAdmin, s.handleListDLQ))
 	s.mux.Handle("POST /v1/admin/dlq/redrive", s.authed(whispersync.ScopeAdmin, s.handleRedrive))
+	s.mux.Handle("GET /v1/admin/metrics", s.authed(whispersync.ScopeAdmin, s.handleMetrics))
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, whispersync.Errorf(whispersync.ENOTFOUND, "no route for %s %s: see the API section of the README", r.Method, r.URL.Path))
 	})
 }
 
+// Run flushes daily request counts and reloads the block list every few
+// seconds until ctx ends, then flushes once more.
+func (s *Server) Run(ctx context.Context) {
+	go s.principal.Run(ctx, 5*time.Second, func(err error) { s.log.Error("flush daily request counts failed", "err", err) })
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.ReloadBlocklist(ctx); err != nil {
+				s.log.Error("reload block list failed", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes the daily request counts to the database.
+func (s *Server) Flush(ctx context.Context) error {
+	return s.principal.Flush(ctx)
+}
+
 // ServeHTTP adds a correlation id, security headers and panic recovery to
-// every request.
+// every request, then applies the edge filter and CORS.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := ids.New("req")
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
@@ -72,7 +171,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if s.opts.TLS {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -85,8 +190,51 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(rec, r)
+	s.serve(rec, r)
 	s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if err := s.filter(r); err != nil {
+		edgeRejections.Add(whispersync.ErrorCode(err), 1)
+		if whispersync.ErrorCode(err) == errMethodNotAllowed {
+			w.Header().Set("Allow", "GET, HEAD, POST, OPTIONS")
+		}
+		s.error(w, r, err)
+		return
+	}
+	if s.blocks.blockedIP(clientIP(r)) {
+		edgeRejections.Add("blocked_ip", 1)
+		s.error(w, r, whispersync.Errorf(whispersync.EFORBIDDEN, "requests from this address are blocked: contact the operator"))
+		return
+	}
+	if done := s.cors.handle(w, r); done {
+		return
+	}
+	if !hasCredentials(r) {
+		if !s.limit(w, r, s.anonymous, "anonymous", "ip:"+clientIP(r).String()) {
+			return
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.Edge.MaxBodyBytes)
+	s.mux.ServeHTTP(w, r)
+}
+
+// limit applies l to key, writes the RateLimit headers, and answers 429
+// when the request is refused.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limiter, kind, key string) bool {
+	d, err := l.Allow(r.Context(), key)
+	if err != nil {
+		s.error(w, r, &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: "the rate limiter cannot read its counts: try again later", Err: err})
+		return false
+	}
+	d.SetHeaders(w.Header())
+	if !d.Allowed {
+		rateRejections.Add(kind, 1)
+		s.error(w, r, auth.Retry(d.RetryAfter, "rate limit exceeded: %d requests, try again in %d s", d.Limit, int(d.RetryAfter.Seconds()+0.999)))
+		return false
+	}
+	return true
 }
 
 type statusRecorder struct {
@@ -103,65 +251,23 @@ type requestIDKey struct{}
 
 type principalKey struct{}
 
-// principal is the authenticated caller of a request.
-type principal struct {
-	token *whispersync.Token
-	user  *whispersync.User
-}
-
 func (s *Server) actor(r *http.Request) pipeline.Actor {
 	a := pipeline.Actor{Source: r.RemoteAddr}
 	a.RequestID, _ = r.Context().Value(requestIDKey{}).(string)
-	if p, ok := r.Context().Value(principalKey{}).(principal); ok {
-		a.Principal = "token:" + p.token.ID
+	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
+		a.Principal = p.Name()
 	}
 	return a
 }
 
+func principal(r *http.Request) *auth.Principal {
+	return r.Context().Value(principalKey{}).(*auth.Principal)
+}
+
+// owner is the user whose items a request may touch: always the
+// authenticated principal's, never a value from the request.
 func owner(r *http.Request) string {
-	return r.Context().Value(principalKey{}).(principal).user.ID
-}
-
-// authed wraps h so it runs only for a bearer token that carries scope.
-// Failures are audited.
-func (s *Server) authed(scope string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		token, user, err := s.app.Authenticate(r.Context(), strings.TrimSpace(secret))
-		if !ok && err == nil {
-			err = whispersync.Errorf(whispersync.EUNAUTHORIZED, "missing bearer token")
-		}
-		if err != nil {
-			s.auditFailure(r, "auth.token", whispersync.OutcomeFailure, map[string]string{"token": secret})
-			w.Header().Set("WWW-Authenticate", `Bearer realm="whispersync"`)
-			s.error(w, r, err)
-			return
-		}
-		if !token.HasScope(scope) {
-			ctx := context.WithValue(r.Context(), principalKey{}, principal{token: token, user: user})
-			s.auditFailure(r.WithContext(ctx), "auth.scope", whispersync.OutcomeDenied, nil)
-			s.error(w, r, whispersync.Errorf(whispersync.EFORBIDDEN, "this token lacks the %s scope: create one with `whispersync tokens create --scope %s`", scope, scope))
-			return
-		}
-		if err := s.app.Accounts.TouchToken(r.Context(), token.ID, time.Now().UTC()); err != nil {
-			s.log.Warn("record token use failed", "token", token.ID, "err", err)
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{token: token, user: user})))
-	})
-}
-
-func (s *Server) auditFailure(r *http.Request, action, outcome string, hashed map[string]string) {
-	a := s.actor(r)
-	if a.Principal == "" {
-		a.Principal = "anonymous"
-	}
-	err := s.app.Audit.Append(r.Context(), whispersync.AuditEvent{
-		Time: time.Now().UTC(), Principal: a.Principal, Action: action, Resource: r.Method + " " + r.URL.Path,
-		Outcome: outcome, Source: a.Source, RequestID: a.RequestID, Hashed: hashed,
-	})
-	if err != nil {
-		s.log.Error("audit authentication failure failed", "request_id", a.RequestID, "err", err)
-	}
+	return principal(r).User.ID
 }
 
 // errorBody is the one error shape of the API.
@@ -175,7 +281,16 @@ type errorDetail struct {
 	Rule          string `json:"rule,omitempty"`
 	MemoID        string `json:"memo_id,omitempty"`
 	CorrelationID string `json:"correlation_id"`
+	// RetryAfter is in seconds, with the Retry-After header.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
+
+// Edge error codes, beyond the domain's.
+const (
+	errMethodNotAllowed = "method_not_allowed"
+	errURITooLong       = "uri_too_long"
+	errHeadersTooLarge  = "headers_too_large"
+)
 
 var statusOf = map[string]int{
 	whispersync.EINVALID:      http.StatusBadRequest,
@@ -187,6 +302,10 @@ var statusOf = map[string]int{
 	whispersync.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	whispersync.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	whispersync.EINTERNAL:     http.StatusInternalServerError,
+	auth.ERATELIMITED:         http.StatusTooManyRequests,
+	errMethodNotAllowed:       http.StatusMethodNotAllowed,
+	errURITooLong:             http.StatusRequestURITooLong,
+	errHeadersTooLarge:        http.StatusRequestHeaderFieldsTooLarge,
 }
 
 // error writes err as the JSON error body. Internal causes go to the log
@@ -206,6 +325,14 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &rej) {
 		body.Error.MemoID = rej.memoID
 	}
+	var retry *auth.RetryError
+	if errors.As(err, &retry) {
+		body.Error.RetryAfter = max(1, int((retry.After+time.Second-1)/time.Second))
+		w.Header().Set("Retry-After", strconv.Itoa(body.Error.RetryAfter))
+	}
+	if code == whispersync.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="whispersync"`)
+	}
 	status, ok := statusOf[code]
 	if !ok {
 		status = http.StatusInternalServerError
@@ -223,4 +350,20 @@ func (s *Server) json(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	s.json(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleMetrics reports the security counters: failed authentication
+// attempts by kind, edge rejections by reason and rate-limited requests.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	out := map[string]map[string]int64{}
+	for name, m := range map[string]*expvar.Map{"auth_failures": auth.Failures, "edge_rejections": edgeRejections, "rate_limited": rateRejections} {
+		counts := map[string]int64{}
+		m.Do(func(kv expvar.KeyValue) {
+			if v, ok := kv.Value.(*expvar.Int); ok {
+				counts[kv.Key] = v.Value()
+			}
+		})
+		out[name] = counts
+	}
+	s.json(w, http.StatusOK, out)
 }

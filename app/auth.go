@@ -387,3 +387,24 @@ func ParseBlockedIP(value string) (*net.IPNet, error) {
 	}
 	return n, nil
 }
+
+// ChangePassword sets user's password after checking the current one, with
+// the same failure counting and lockout as a login.
+func (a *App) ChangePassword(ctx context.Context, actor pipeline.Actor, user *whispersync.User, current, next string) error {
+	userKey := "user:" + strings.ToLower(user.Name)
+	if err := a.checkWait(ctx, userKey); err != nil {
+		return err
+	}
+	stored, err := a.Identity().Password(ctx, user.ID)
+	if err != nil && !whispersync.IsNotFound(err) {
+		return err
+	}
+	if err != nil || auth.VerifyPassword(stored.Hash, current) != nil {
+		a.AuthFailure(ctx, actor, "password", "user:"+user.ID, nil, userKey, SourceKey(actor.Source))
+		return denied("wrong current password")
+	}
+	if err := auth.CheckPassword(next); err != nil {
+		return err
+	}
+	return a.SetPassword(ctx, actor, user, next)
+}

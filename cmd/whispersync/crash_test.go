@@ -49,7 +49,8 @@ var servingLine = regexp.MustCompile(`serving (http://[0-9.:]+)`)
 
 func startServe(t *testing.T, bin string, env map[string]string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0")
+	// Plain HTTP and no practical rate limit: the test is about durability.
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--insecure-http", "--rate", "1e6", "--burst", "1000000", "--daily-quota", "0")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

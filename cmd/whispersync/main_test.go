@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -262,7 +264,13 @@ func TestReadCommands(t *testing.T) {
 	}
 }
 
-// server starts serve in-process and returns its base URL.
+// clients holds, per base URL of a test server, a client that trusts the
+// server's generated certificate.
+var clients sync.Map
+
+// server starts serve in-process over HTTPS with the certificate it
+// generates, and returns its base URL. The rate limit is raised: tests
+// poll faster than a client should.
 func server(t *testing.T, env map[string]string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -270,7 +278,9 @@ func server(t *testing.T, env map[string]string) string {
 	var stderr syncBuffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Ready: func(a string) { addr <- a }}
 	done := make(chan int, 1)
-	go func() { done <- m.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}) }()
+	go func() {
+		done <- m.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--rate", "1000", "--burst", "1000"})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {
@@ -279,7 +289,16 @@ func server(t *testing.T, env map[string]string) string {
 	})
 	select {
 	case a := <-addr:
-		return "http://" + a
+		pem, err := os.ReadFile(filepath.Join(env["WHISPERSYNC_DATA_DIR"], "tls", "localhost.crt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(pem)
+		base := "https://" + a
+		clients.Store(base, &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}})
+		t.Cleanup(func() { clients.Delete(base) })
+		return base
 	case code := <-done:
 		t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
 	case <-time.After(30 * time.Second):
@@ -317,7 +336,11 @@ func request(t *testing.T, method, url, token, contentType string, body io.Reade
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if c, ok := clients.Load(req.URL.Scheme + "://" + req.URL.Host); ok {
+		client = c.(*http.Client)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,32 +2,79 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/whispersync/whispersync/api"
+	"github.com/whispersync/whispersync/app"
+	"github.com/whispersync/whispersync/auth"
 	"github.com/whispersync/whispersync/pipeline"
+	"github.com/whispersync/whispersync/ratelimit"
+	"github.com/whispersync/whispersync/tlsconfig"
 )
 
 const serveExamples = `  whispersync serve
-  whispersync serve --listen 127.0.0.1:9000 --workers 8
+  whispersync serve --listen 0.0.0.0:8443 --tls-cert /etc/whispersync/cert.pem --tls-key /etc/whispersync/key.pem
+  whispersync serve --insecure-http --listen 127.0.0.1:8080
+  whispersync serve --oidc-issuer https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123 --oidc-client-id 4v1h2example
   TOKEN=$(whispersync tokens create --user alice)
-  curl -H "Authorization: Bearer $TOKEN" --data-binary @memo.txt http://127.0.0.1:8080/v1/memos
+  curl --cacert ~/.local/share/whispersync/tls/localhost.crt -H "Authorization: Bearer $TOKEN" --data-binary @memo.txt https://localhost:8080/v1/memos
 `
 
+// serveFlags are the options of serve.
+type serveFlags struct {
+	listen, certFile, keyFile string
+	insecureHTTP              bool
+	workers                   int
+	corsOrigins               string
+	corsCredentials           bool
+	rate, anonRate            float64
+	burst, anonBurst, daily   int
+	oidcIssuer, oidcClients   string
+	oidcTokenUse, oidcScopes  string
+}
+
 func runServe(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("serve", "serve [--listen ADDR] [--workers N]\n\nRuns the HTTP API and the worker that processes queued memos, until\ninterrupted. It speaks plain HTTP and so listens only on loopback addresses.", serveExamples)
-	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on; must be a loopback address")
-	workers := fs.Int("workers", 8, "how many memos the worker processes at once")
+	fs := m.newFlags("serve", "serve [--listen ADDR] [--tls-cert FILE --tls-key FILE | --insecure-http] [flags]\n\nRuns the HTTP API and the worker that processes queued memos, until\ninterrupted. It speaks HTTPS, with the given certificate or a self-signed\nlocalhost certificate generated into the data directory; SIGHUP reloads the\ncertificate. Plain HTTP needs --insecure-http and a loopback address.", serveExamples)
+	var f serveFlags
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&f.certFile, "tls-cert", "", "PEM certificate (chain) file; default: a generated self-signed localhost certificate")
+	fs.StringVar(&f.keyFile, "tls-key", "", "PEM private key file of --tls-cert")
+	fs.BoolVar(&f.insecureHTTP, "insecure-http", false, "speak plain HTTP; allowed only on a loopback address")
+	fs.IntVar(&f.workers, "workers", 8, "how many memos the worker processes at once")
+	fs.StringVar(&f.corsOrigins, "cors-origins", strings.Join(api.DefaultCORS.Origins, ","), "comma-separated web origins allowed to call the API from a browser")
+	fs.BoolVar(&f.corsCredentials, "cors-credentials", false, "let browsers send cookies cross-origin (refused with origin *)")
+	fs.Float64Var(&f.rate, "rate", ratelimit.DefaultPrincipal.Rate, "requests per second per principal")
+	fs.IntVar(&f.burst, "burst", ratelimit.DefaultPrincipal.Burst, "burst of requests per principal")
+	fs.IntVar(&f.daily, "daily-quota", ratelimit.DefaultPrincipal.Daily, "requests per principal per UTC day, 0 for none")
+	fs.Float64Var(&f.anonRate, "ip-rate", ratelimit.DefaultAnonymous.Rate, "unauthenticated requests per second per client address")
+	fs.IntVar(&f.anonBurst, "ip-burst", ratelimit.DefaultAnonymous.Burst, "burst of unauthenticated requests per client address")
+	fs.StringVar(&f.oidcIssuer, "oidc-issuer", "", "accept bearer JWTs from this OIDC issuer (https URL)")
+	fs.StringVar(&f.oidcClients, "oidc-client-id", "", "comma-separated app client ids accepted as aud or client_id")
+	fs.StringVar(&f.oidcTokenUse, "oidc-token-use", "access", "required token_use claim (Cognito: access or id), empty for any")
+	fs.StringVar(&f.oidcScopes, "oidc-default-scopes", "memos:read,memos:write", "scopes of an OIDC token without a scope claim")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkLoopback(*listen); err != nil {
-		return err
+	if f.insecureHTTP {
+		if f.certFile != "" || f.keyFile != "" {
+			return usagef("--insecure-http and --tls-cert/--tls-key exclude each other")
+		}
+		if err := checkLoopback(f.listen); err != nil {
+			return err
+		}
+	} else if _, _, err := net.SplitHostPort(f.listen); err != nil {
+		return usagef("invalid --listen address %q: use HOST:PORT, such as 127.0.0.1:8080", f.listen)
 	}
 
 	a, err := m.open(ctx)
@@ -39,32 +86,104 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if err := a.Recover(ctx); err != nil {
 		return err
 	}
-
-	ln, err := net.Listen("tcp", *listen)
+	handler, err := newAPI(a, f, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
+		return err
+	}
+
+	var certs *tlsconfig.Certificates
+	if !f.insecureHTTP {
+		var generated string
+		certs, generated, err = tlsconfig.Load(tlsconfig.Options{CertFile: f.certFile, KeyFile: f.keyFile, DataDir: m.DataDir})
+		if err != nil {
+			return err
+		}
+		if generated != "" {
+			fmt.Fprintf(m.Stderr, "whispersync: using the self-signed certificate %s: clients must trust it (curl --cacert %s)\n", generated, generated)
+		}
+	}
+	return m.serveHTTP(ctx, a, f, handler, certs, log)
+}
+
+// newAPI builds the API server from the flags.
+func newAPI(a *app.App, f serveFlags, log *slog.Logger) (*api.Server, error) {
+	opts := api.Options{
+		Logger:    log.With("component", "api"),
+		TLS:       !f.insecureHTTP,
+		CORS:      api.DefaultCORS,
+		Principal: ratelimit.Config{Rate: f.rate, Burst: f.burst, Daily: f.daily},
+		Anonymous: ratelimit.Config{Rate: f.anonRate, Burst: f.anonBurst},
+	}
+	opts.CORS.Origins = splitList(f.corsOrigins)
+	opts.CORS.AllowCredentials = f.corsCredentials
+	if err := opts.CORS.Validate(); err != nil {
+		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "api: "))
+	}
+	for _, c := range []ratelimit.Config{opts.Principal, opts.Anonymous} {
+		if err := c.Validate(); err != nil {
+			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "ratelimit: "))
+		}
+	}
+	if f.oidcIssuer != "" {
+		v, err := auth.NewVerifier(auth.OIDCConfig{
+			Issuer: f.oidcIssuer, ClientIDs: splitList(f.oidcClients), TokenUse: f.oidcTokenUse,
+			DefaultScopes: splitList(f.oidcScopes), Logger: log.With("component", "oidc"),
+		})
+		if err != nil {
+			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "auth: "))
+		}
+		opts.OIDC = v
+	}
+	return api.NewServer(a, opts)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// serveHTTP runs the listener, the worker and the API's background work
+// until ctx ends, then shuts them down in order.
+func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler *api.Server, certs *tlsconfig.Certificates, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}
 	srv := &http.Server{
-		Handler:           api.NewServer(a, log.With("component", "api")),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+		srv.TLSConfig = certs.ServerConfig()
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := a.Pipeline.Run(ctx, pipeline.WorkerOptions{Concurrency: *workers}); err != nil {
+	wg.Go(func() {
+		if err := a.Pipeline.Run(ctx, pipeline.WorkerOptions{Concurrency: f.workers}); err != nil {
 			log.Error("worker stopped", "err", err)
 		}
-	}()
+	})
+	wg.Go(func() { handler.Run(ctx) })
+	if certs != nil {
+		wg.Go(func() { reloadOnHangup(ctx, certs, log) })
+	}
 
-	fmt.Fprintf(m.Stderr, "whispersync: serving http://%s (data directory %s)\n", ln.Addr(), m.DataDir)
+	fmt.Fprintf(m.Stderr, "whispersync: serving %s://%s (data directory %s)\n", scheme, ln.Addr(), m.DataDir)
 	if m.Ready != nil {
 		m.Ready(ln.Addr().String())
 	}
@@ -80,6 +199,9 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	}
 	cancel()
 	wg.Wait()
+	if ferr := handler.Flush(context.Background()); ferr != nil {
+		log.Error("flush daily request counts failed", "err", ferr)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -87,8 +209,27 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	return err
 }
 
-// checkLoopback accepts only addresses on the loopback interface, since the
-// server speaks plain HTTP.
+// reloadOnHangup reloads the certificate on every SIGHUP until ctx ends.
+func reloadOnHangup(ctx context.Context, certs *tlsconfig.Certificates, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := certs.Reload(); err != nil {
+				log.Error("reload TLS certificate failed, keeping the current one", "err", err)
+				continue
+			}
+			log.Info("reloaded TLS certificate", "not_after", certs.Leaf().NotAfter)
+		}
+	}
+}
+
+// checkLoopback accepts only addresses on the loopback interface, for
+// plain HTTP.
 func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -99,7 +240,7 @@ func checkLoopback(addr string) error {
 	}
 	ip := net.ParseIP(host)
 	if ip == nil || !ip.IsLoopback() {
-		return usagef("--listen %s is not a loopback address: serve speaks plain HTTP, so it listens only on 127.0.0.1 or ::1; put a TLS-terminating proxy in front for other clients", addr)
+		return usagef("--listen %s is not a loopback address: --insecure-http serves plain HTTP only on 127.0.0.1 or ::1; drop it to serve HTTPS", addr)
 	}
 	return nil
 }

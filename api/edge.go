@@ -1,0 +1,202 @@
+package api
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/app"
+)
+
+// EdgeLimits bound what a request may carry. Zero fields get defaults.
+type EdgeLimits struct {
+	// MaxBodyBytes bounds a body; default MaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxURLBytes bounds the request target, path and query; default 2048.
+	MaxURLBytes int
+	// MaxHeaders bounds the number of header fields; default 50. The
+	// server's MaxHeaderBytes bounds their size.
+	MaxHeaders int
+}
+
+func (l EdgeLimits) withDefaults() EdgeLimits {
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = MaxBodyBytes
+	}
+	if l.MaxURLBytes <= 0 {
+		l.MaxURLBytes = 2048
+	}
+	if l.MaxHeaders <= 0 {
+		l.MaxHeaders = 50
+	}
+	return l
+}
+
+// scannerAgents are substrings of the User-Agent of common vulnerability
+// scanners, lowercase.
+var scannerAgents = []string{"sqlmap", "nikto", "nmap", "masscan", "zgrab", "nuclei", "acunetix", "wpscan", "dirbuster", "gobuster", "feroxbuster", "fuzz faster u fool", "netsparker", "openvas", "w3af", "hydra"}
+
+// scannerPaths are path prefixes and suffixes that only probes ask for:
+// WhisperSync serves none of them.
+var (
+	scannerPrefixes = []string{"/.env", "/.git", "/.aws", "/.ssh", "/wp-", "/wordpress", "/phpmyadmin", "/cgi-bin", "/actuator", "/server-status", "/console", "/solr", "/.well-known/security.txt.php", "/vendor/phpunit", "/boaform", "/hnap1"}
+	scannerSuffixes = []string{".php", ".asp", ".aspx", ".jsp", ".cgi", ".env", ".bak", ".sql", ".ini"}
+)
+
+// filter is the edge filter in the role of a web application firewall:
+// it refuses what no client of the API sends.
+func (s *Server) filter(r *http.Request) error {
+	lim := s.opts.Edge
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodOptions:
+	default:
+		return whispersync.Errorf(errMethodNotAllowed, "method %s is not allowed: use GET or POST", r.Method)
+	}
+	if len(r.RequestURI) > lim.MaxURLBytes {
+		return whispersync.Errorf(errURITooLong, "the URL has %d bytes: keep it within %d", len(r.RequestURI), lim.MaxURLBytes)
+	}
+	if n := len(r.Header); n > lim.MaxHeaders {
+		return whispersync.Errorf(errHeadersTooLarge, "the request has %d header fields: send at most %d", n, lim.MaxHeaders)
+	}
+	if r.ContentLength > lim.MaxBodyBytes {
+		return whispersync.Errorf(whispersync.ETOOLARGE, "request body of %d bytes exceeds %d bytes: a transcript may have at most 100,000 characters", r.ContentLength, lim.MaxBodyBytes)
+	}
+	if err := checkPath(r); err != nil {
+		return err
+	}
+	ua := strings.ToLower(r.UserAgent())
+	for _, a := range scannerAgents {
+		if strings.Contains(ua, a) {
+			return whispersync.Errorf(whispersync.EFORBIDDEN, "automated scanners are not allowed")
+		}
+	}
+	p := strings.ToLower(r.URL.Path)
+	for _, pre := range scannerPrefixes {
+		if strings.HasPrefix(p, pre) {
+			return whispersync.Errorf(whispersync.EFORBIDDEN, "automated scanners are not allowed")
+		}
+	}
+	for _, suf := range scannerSuffixes {
+		if strings.HasSuffix(p, suf) {
+			return whispersync.Errorf(whispersync.EFORBIDDEN, "automated scanners are not allowed")
+		}
+	}
+	return nil
+}
+
+// checkPath refuses a path that is not in canonical form: dot segments,
+// empty segments, backslashes, encoded slashes, backslashes or dots, NUL
+// and control characters. Ids taken from the path thus never carry a
+// separator into a storage key.
+func checkPath(r *http.Request) error {
+	raw := r.URL.EscapedPath()
+	bad := func() error {
+		return whispersync.Errorf(whispersync.EINVALID, "path %q is not in canonical form: no dot segments, double slashes, backslashes or encoded separators", r.URL.Path)
+	}
+	lower := strings.ToLower(raw)
+	for _, s := range []string{"%2f", "%5c", "%2e", "%00", "\\", "//"} {
+		if strings.Contains(lower, s) {
+			return bad()
+		}
+	}
+	p := r.URL.Path
+	if p == "" || p[0] != '/' || (p != "/" && path.Clean(p) != p) {
+		return bad()
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return bad()
+		}
+	}
+	return nil
+}
+
+// clientIP is the address the connection comes from. Forwarding headers
+// are not trusted: the server terminates TLS itself.
+func clientIP(r *http.Request) net.IP {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return net.ParseIP(host)
+}
+
+// hasCredentials reports whether the request carries any credential, so
+// that it is rate limited per principal rather than per address.
+func hasCredentials(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	_, err := r.Cookie(sessionCookie)
+	return err == nil
+}
+
+// blocklist is the block list as last loaded from the database.
+type blocklist struct {
+	current atomic.Pointer[blockSet]
+}
+
+type blockSet struct {
+	nets       []*net.IPNet
+	principals map[string]bool
+}
+
+// ReloadBlocklist reads the block list from the database; the server also
+// reloads it every few seconds while Run runs.
+func (s *Server) ReloadBlocklist(ctx context.Context) error {
+	blocks, err := s.app.Identity().ListBlocks(ctx)
+	if err != nil {
+		return err
+	}
+	set := &blockSet{principals: map[string]bool{}}
+	now := time.Now()
+	for _, b := range blocks {
+		if !b.ExpiresAt.IsZero() && now.After(b.ExpiresAt) {
+			continue
+		}
+		switch b.Kind {
+		case "ip":
+			n, err := app.ParseBlockedIP(b.Value)
+			if err != nil {
+				s.log.Warn("skip unparsable block list entry", "value", b.Value)
+				continue
+			}
+			set.nets = append(set.nets, n)
+		case "principal":
+			set.principals[b.Value] = true
+		}
+	}
+	s.blocks.current.Store(set)
+	return nil
+}
+
+func (b *blocklist) blockedIP(ip net.IP) bool {
+	set := b.current.Load()
+	if set == nil || ip == nil {
+		return false
+	}
+	for _, n := range set.nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *blocklist) blockedPrincipal(names ...string) bool {
+	set := b.current.Load()
+	if set == nil {
+		return false
+	}
+	for _, n := range names {
+		if set.principals[n] {
+			return true
+		}
+	}
+	return false
+}
