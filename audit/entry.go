@@ -18,22 +18,22 @@ import (
 
 // Entry is one line of the log, as Read returns it.
 type Entry struct {
-	Seq       uint64
-	Time      time.Time
-	Principal string
-	Action    string
-	Resource  string
-	Outcome   string
-	Source    string
-	RequestID string
-	Detail    map[string]string
+	Seq       uint64            `json:"seq"`
+	Time      time.Time         `json:"time"`
+	Principal string            `json:"principal"`
+	Action    string            `json:"action"`
+	Resource  string            `json:"resource,omitempty"`
+	Outcome   string            `json:"outcome"`
+	Source    string            `json:"source,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+	Detail    map[string]string `json:"detail,omitempty"`
 	// Hashed maps each key of AuditEvent.Hashed to the hex HMAC-SHA256 of
 	// its value, as HashValue computes it.
-	Hashed map[string]string
+	Hashed map[string]string `json:"hashed,omitempty"`
 	// Prev is the hash of the previous entry, 64 zeros for the first.
-	Prev string
+	Prev string `json:"prev"`
 	// Hash is the hash of this entry, 64 lowercase hex digits.
-	Hash string
+	Hash string `json:"hash"`
 }
 
 // HashValue returns the hex HMAC-SHA256 of value under key, the form in

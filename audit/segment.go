@@ -58,15 +58,16 @@ func listSegments(dir string) ([]int, error) {
 
 // Problem is the first entry that breaks the chain.
 type Problem struct {
-	// Segment is the file name of the segment, such as 00000003.jsonl.
-	Segment string
+	// Segment is the file name of the segment, such as 00000003.jsonl, or
+	// of the digest, such as 00000002.json, for a problem with a digest.
+	Segment string `json:"segment"`
 	// Line is the line number in the segment, from 1. It is 0 when the
-	// problem is a missing segment.
-	Line int
+	// problem is a missing segment or lies in a digest.
+	Line int `json:"line"`
 	// Seq is the seq that the entry carries, 0 when the line is unreadable.
-	Seq uint64
+	Seq uint64 `json:"seq"`
 	// Reason describes the problem.
-	Reason string
+	Reason string `json:"reason"`
 }
 
 func (p *Problem) String() string {

@@ -63,6 +63,7 @@ func commands() []command {
 		{"review", "list memos waiting for review and assign their bucket", runReview},
 		{"dlq", "list and redrive the dead-letter queue", runDLQ},
 		{"tokens", "create, list and revoke API tokens", runTokens},
+		{"audit", "verify the audit log against its signed digests, and search it", runAudit},
 	}
 }
 
