@@ -114,6 +114,21 @@ func openKeyring(cfg Config) (*seal.Keyring, bool, KeySource, error) {
 	return kr, created, src, err
 }
 
+// RotateKeyFile adds a key-encryption key version to the key file named by
+// cfg without opening the data directory, for when serve holds it: serve
+// notices the new version at its next check and rewraps the data keys.
+func RotateKeyFile(cfg Config) (int, error) {
+	if !fileExists(cfg.KeyFile) {
+		return 0, whispersync.Errorf(whispersync.ENOTFOUND, "key file %s not found: point --key-file (WHISPERSYNC_KEY_FILE) at the key file of the data directory", cfg.KeyFile)
+	}
+	kr, _, _, err := openKeyring(cfg)
+	if err != nil {
+		return 0, fmt.Errorf("app: open key file: %w", err)
+	}
+	defer kr.Close()
+	return kr.Rotate()
+}
+
 // readPassphrase reads a passphrase file, without its final line break.
 func readPassphrase(path string) ([]byte, error) {
 	f, err := os.Open(path)

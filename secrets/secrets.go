@@ -219,10 +219,18 @@ func validateValue(name string, value []byte) error {
 }
 
 // Set stores value as the new current version of the secret name, creating
-// the secret when it is missing.
+// the secret when it is missing. A nil value for a secret of TypeGenerate
+// stores a generated one.
 func (s *Store) Set(ctx context.Context, by Actor, name string, value []byte, opts SetOptions) (Secret, error) {
 	if err := ValidateName(name); err != nil {
 		return Secret{}, err
+	}
+	if value == nil && opts.Type == TypeGenerate {
+		var err error
+		if value, err = s.generate(); err != nil {
+			return Secret{}, err
+		}
+		defer clear(value)
 	}
 	if err := validateValue(name, value); err != nil {
 		return Secret{}, err

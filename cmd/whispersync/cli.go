@@ -64,6 +64,9 @@ func commands() []command {
 		{"dlq", "list and redrive the dead-letter queue", runDLQ},
 		{"tokens", "create, list and revoke API tokens", runTokens},
 		{"audit", "verify the audit log against its signed digests, and search it", runAudit},
+		{"keys", "show, rotate, retire and schedule the encryption keys", runKeys},
+		{"secrets", "set, get, list, rotate and delete stored secrets", runSecrets},
+		{"config", "show the configuration in effect, secrets redacted", runConfig},
 	}
 }
 
