@@ -303,12 +303,15 @@ const minSharedWords = 2
 // shorter one's ("Paste a recipe and it scales it to any number of people"
 // and "Scales it to any number of people").
 func repeatsFeature(out []string, f string) bool {
+	if len(out) == 0 {
+		return false
+	}
 	words := contentWords(f)
 	for _, o := range out {
 		other := contentWords(o)
 		shared := 0
-		for w := range words {
-			if other[w] {
+		for _, w := range words {
+			if slices.Contains(other, w) {
 				shared++
 			}
 		}
@@ -320,15 +323,15 @@ func repeatsFeature(out []string, f string) bool {
 }
 
 // contentWords returns the singular lowercase words of s that are neither
-// function words nor fillers.
-func contentWords(s string) map[string]bool {
-	m := make(map[string]bool)
+// function words nor fillers, without repeats.
+func contentWords(s string) []string {
+	var out []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
 	}) {
-		if len(w) > 1 && !featureNoise[w] && !extract.IsStopword(w) {
-			m[singular(w)] = true
+		if len(w) > 1 && !featureNoise[w] && !extract.IsStopword(w) && !slices.Contains(out, singular(w)) {
+			out = append(out, singular(w))
 		}
 	}
-	return m
+	return out
 }

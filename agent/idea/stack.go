@@ -183,6 +183,18 @@ const stackClauseMentions = 2
 
 // isStackClause reports whether a feature candidate talks about the stack.
 func isStackClause(f string) bool {
+	// Most features name no technology; count the words that could start
+	// a mention before building phrases.
+	candidates := 0
+	for _, w := range strings.Fields(strings.ToLower(f)) {
+		w = strings.Trim(w, ",.;:!?")
+		if stackWords[w] || stackTerms[w] || phraseStarts[w] {
+			candidates++
+		}
+	}
+	if candidates < stackClauseMentions {
+		return false
+	}
 	words, _ := splitWordsAt(f)
 	lowered := make([]string, len(words))
 	lowerWords := make(map[string]bool, len(words))
