@@ -95,12 +95,22 @@ func isHexHash(s []byte) bool {
 		return false
 	}
 	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+		if !lowerHex[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// lowerHex marks the bytes that are lowercase hex digits. A table lookup
+// is cheaper than the comparisons on the verification path, which checks
+// two hashes per entry.
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 // lineView is a line decoded by the fast path. Its slices point into the
 // line.
