@@ -331,6 +331,8 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 		return classPerson
 	}
 	if t.first {
+		// NOTE: an unlisted name opening a sentence is missed unless a
+		// verb of strongPersonVerbSet follows: "Biscuit threw up twice".
 		return classNone
 	}
 	if relationSet[prevLower] || strongPersonCueSet[prevLower] || invertedSpeaker(toks, i) || reachedBy(toks, i) {

@@ -42,7 +42,7 @@ var themeWords = []themeLexicon{
 }
 
 // themePhrases are two-word phrases that establish a theme: "care home" is
-// a home even though "care" alone says nothing.
+// a home, although "care" alone is no evidence of any theme.
 var themePhrases = map[string]string{
 	"care home":       "home",
 	"nursing home":    "home",

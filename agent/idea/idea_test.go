@@ -102,8 +102,8 @@ func TestBuildFreshIdeas(t *testing.T) {
 				}
 			}
 			for _, g := range s.Features[i+1:] {
-				gl := strings.ToLower(g)
-				if strings.Contains(lower, gl) || strings.Contains(gl, lower) {
+				other := strings.ToLower(g)
+				if strings.Contains(lower, other) || strings.Contains(other, lower) {
 					t.Errorf("Features of %q: got %q and %q, want no repeats", s.Name, f, g)
 				}
 			}
@@ -122,7 +122,7 @@ func TestBuildFreshIdeas(t *testing.T) {
 	}
 }
 
-func TestBuildFeaturesSplitUserAndProduct(t *testing.T) {
+func TestBuildSplitsUserAndProduct(t *testing.T) {
 	s := idea.Build(freshIdeas[0], at)
 	for _, want := range []string{"Paste a recipe", "Scales it to any number of people", "Converts cups to grams", "Make a shopping list grouped by the aisle"} {
 		if !slices.Contains(s.Features, want) {
