@@ -499,11 +499,13 @@ func imperativeList(words []word, continues bool) bool {
 	}
 	verbLed := 0
 	for k := i; k < len(words); k++ {
-		if k == i || (words[k].comma && taskVerbSet[words[skipConnectors(words, k)].lower]) {
-			verbLed++
-		}
-		if k > i && words[k].comma && skipConnectors(words, k) >= len(words) {
+		// A clause of connectors only ("sort it, and") ends the list.
+		next := skipConnectors(words, k)
+		if k > i && words[k].comma && next >= len(words) {
 			break
+		}
+		if k == i || (words[k].comma && taskVerbSet[words[next].lower]) {
+			verbLed++
 		}
 	}
 	return verbLed >= 2
