@@ -40,6 +40,9 @@ type Config struct {
 	// AuditDigestInterval is how often the audit log signs a digest; zero
 	// means hourly.
 	AuditDigestInterval time.Duration
+	// Backup configures backups, Residency the allowed regions.
+	Backup    BackupConfig
+	Residency ResidencyConfig
 }
 
 // App is an open data directory.
@@ -57,6 +60,7 @@ type App struct {
 	Secrets *secrets.Store
 
 	keys *keyState
+	ops  ops
 }
 
 // Open opens or creates the data directory and key file named by cfg.
@@ -97,6 +101,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, errors.Join(err, a.Close())
 	}
 	if err := a.openKeys(ctx, source); err != nil {
+		return nil, errors.Join(err, a.Close())
+	}
+	if err := a.openOps(ctx, cfg); err != nil {
 		return nil, errors.Join(err, a.Close())
 	}
 	return a, nil

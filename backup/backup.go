@@ -446,7 +446,12 @@ func (r *Repository) List(ctx context.Context) ([]Info, error) {
 			}
 		}
 	}
-	sort.Slice(infos, func(i, j int) bool { return infos[i].ID > infos[j].ID })
+	sort.Slice(infos, func(i, j int) bool {
+		if !infos[i].CreatedAt.Equal(infos[j].CreatedAt) {
+			return infos[i].CreatedAt.After(infos[j].CreatedAt)
+		}
+		return infos[i].ID > infos[j].ID
+	})
 	return infos, ctx.Err()
 }
 

@@ -1,0 +1,226 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/backup"
+	"github.com/whispersync/whispersync/pipeline"
+	"github.com/whispersync/whispersync/privacy"
+	"github.com/whispersync/whispersync/residency"
+)
+
+// BackupConfig configures backups. The zero value backs up every object
+// daily at 03:00 into the folder beside the data directory whose name ends
+// in "-backups".
+type BackupConfig struct {
+	// Dir is the backup location; DATADIR-backups when empty.
+	Dir string
+	// ColdDir is the cold location; Dir/cold when empty.
+	ColdDir string
+	// Region and ColdRegion are the regions of the two locations; the
+	// data directory's region when empty.
+	Region     string
+	ColdRegion string
+	// Schedule is when serve backs up, in the form backup.ParseSchedule
+	// reads; daily at 03:00 when empty.
+	Schedule string
+	// Classes selects objects by classification; every object when empty.
+	Classes     []string
+	ColdAfter   time.Duration
+	DeleteAfter time.Duration
+}
+
+// ResidencyConfig states where data lives and where it may.
+type ResidencyConfig struct {
+	// Region is the data directory's region; residency.DefaultRegion when
+	// empty.
+	Region string
+	// Allowed lists the allowed regions; residency.DefaultAllowed when
+	// empty.
+	Allowed []string
+	// Endpoints lists the remote services that receive user data, each
+	// with its region.
+	Endpoints []residency.Location
+}
+
+// ops holds the backup and privacy machinery of an open App.
+type ops struct {
+	backups  *backup.Repository
+	escrow   *backup.Escrow
+	ledger   *privacy.Ledger
+	schedule backup.Schedule
+	dataDir  string
+}
+
+// Backups returns the backup repository.
+func (a *App) Backups() *backup.Repository { return a.ops.backups }
+
+// openOps checks residency, opens the backup repository and the erasure
+// ledger, and applies the ledger again to the data directory.
+func (a *App) openOps(ctx context.Context, cfg Config) error {
+	bc := cfg.Backup
+	if bc.Dir == "" {
+		bc.Dir = strings.TrimRight(filepath.Clean(cfg.DataDir), string(filepath.Separator)) + "-backups"
+	}
+	if bc.ColdDir == "" {
+		bc.ColdDir = filepath.Join(bc.Dir, "cold")
+	}
+	if err := a.checkResidency(ctx, cfg, bc); err != nil {
+		return err
+	}
+	schedule, err := backup.ParseSchedule(bc.Schedule)
+	if err != nil {
+		return err
+	}
+
+	keyDir := filepath.Dir(cfg.KeyFile)
+	escrowKey := a.Keyring.DeriveKey("backup-escrow")
+	a.ops.escrow = backup.OpenEscrow(filepath.Join(keyDir, "backup-keys.json"), escrowKey)
+	clear(escrowKey)
+	backupKey := a.Keyring.DeriveKey("backup")
+	a.ops.backups, err = backup.New(backup.Config{
+		Dir: bc.Dir, ColdDir: bc.ColdDir, Key: backupKey, Escrow: a.ops.escrow,
+		Classes: bc.Classes, ColdAfter: bc.ColdAfter, DeleteAfter: bc.DeleteAfter,
+		Logger: a.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.ops.ledger = privacy.OpenLedger(filepath.Join(keyDir, "erasures.jsonl"))
+	a.ops.schedule = schedule
+	a.ops.dataDir = cfg.DataDir
+	return a.reapplyErasures(ctx)
+}
+
+// BackupProgress receives the progress of a backup operation.
+type BackupProgress = backup.Progress
+
+// CreateBackup backs up the data directory while it keeps serving.
+func (a *App) CreateBackup(ctx context.Context, actor pipeline.Actor, progress BackupProgress) (*backup.Manifest, error) {
+	if err := a.audit(ctx, actor, "backup.create", "backup:"+a.ops.backups.Dir()); err != nil {
+		return nil, err
+	}
+	return a.ops.backups.Create(ctx, a.DB, a.Objects, progress)
+}
+
+// ListBackups lists the backups of both tiers, newest first.
+func (a *App) ListBackups(ctx context.Context, actor pipeline.Actor) ([]backup.Info, error) {
+	if err := a.audit(ctx, actor, "backup.list", "backup:"+a.ops.backups.Dir()); err != nil {
+		return nil, err
+	}
+	return a.ops.backups.List(ctx)
+}
+
+// VerifyBackup checks backup id, the newest when id is empty.
+func (a *App) VerifyBackup(ctx context.Context, actor pipeline.Actor, id string, progress BackupProgress) (*backup.Manifest, error) {
+	if err := a.audit(ctx, actor, "backup.verify", "backup:"+orNewest(id)); err != nil {
+		return nil, err
+	}
+	return a.ops.backups.Verify(ctx, id, progress)
+}
+
+// TierBackups moves aged backups to the cold location and deletes expired
+// ones.
+func (a *App) TierBackups(ctx context.Context, actor pipeline.Actor) (backup.TierResult, error) {
+	if err := a.audit(ctx, actor, "backup.tier", "backup:"+a.ops.backups.Dir()); err != nil {
+		return backup.TierResult{}, err
+	}
+	return a.ops.backups.Tier(ctx)
+}
+
+// DrillBackup runs a restore drill of the newest backup and records the
+// result for LastDrill.
+func (a *App) DrillBackup(ctx context.Context, actor pipeline.Actor, progress BackupProgress) (backup.DrillResult, error) {
+	if err := a.audit(ctx, actor, "backup.drill", "backup:newest"); err != nil {
+		return backup.DrillResult{}, err
+	}
+	res, err := a.ops.backups.Drill(ctx, progress)
+	if err != nil {
+		return res, err
+	}
+	outcome := whispersync.OutcomeSuccess
+	if !res.OK {
+		outcome = whispersync.OutcomeFailure
+	}
+	err = a.Audit.Append(ctx, whispersync.AuditEvent{Time: time.Now().UTC(), Principal: actor.Principal, Source: actor.Source, Action: "backup.drill.result", Resource: "backup:" + res.BackupID, Outcome: outcome})
+	return res, err
+}
+
+// LastDrill returns the newest restore drill result, for checks that
+// report on recovery readiness.
+func (a *App) LastDrill() (backup.DrillResult, error) {
+	return backup.LastDrill(a.ops.backups.Dir())
+}
+
+// RestoreBackup rebuilds a data directory in target from backup id, the
+// newest when id is empty, and applies the erasure ledger to it, so no
+// erased user comes back. target must be new or empty, and is opened with
+// the same key file.
+func (a *App) RestoreBackup(ctx context.Context, actor pipeline.Actor, id, target string, cfg Config, progress BackupProgress) (*backup.Manifest, error) {
+	if err := a.audit(ctx, actor, "backup.restore", "backup:"+orNewest(id)); err != nil {
+		return nil, err
+	}
+	m, err := a.ops.backups.Restore(ctx, id, target, progress)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DataDir = target
+	// Open applies the erasure ledger to the restored directory.
+	restored, err := Open(ctx, cfg)
+	if err != nil {
+		return m, fmt.Errorf("app: open restored data directory: %w", err)
+	}
+	if err := restored.audit(ctx, actor, "backup.restored", "backup:"+m.ID); err != nil {
+		restored.Close()
+		return m, err
+	}
+	return m, restored.Close()
+}
+
+// RunBackupSchedule backs up, tiers and drills on the configured schedule
+// until ctx ends. Failures are logged and audited; the next run tries
+// again.
+func (a *App) RunBackupSchedule(ctx context.Context) {
+	log := a.Logger.With("component", "backup")
+	actor := pipeline.Actor{Principal: "system:backup-schedule", Source: "serve"}
+	log.Info("backup schedule started", "schedule", a.ops.schedule.String(), "location", a.ops.backups.Dir())
+	for {
+		next := a.ops.schedule.Next(time.Now())
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		a.scheduledBackup(ctx, actor, log)
+	}
+}
+
+func (a *App) scheduledBackup(ctx context.Context, actor pipeline.Actor, log *slog.Logger) {
+	if _, err := a.CreateBackup(ctx, actor, nil); err != nil {
+		log.Error("scheduled backup failed", "err", err)
+		return
+	}
+	if _, err := a.TierBackups(ctx, actor); err != nil {
+		log.Error("backup tiering failed", "err", err)
+	}
+	if res, err := a.DrillBackup(ctx, actor, nil); err != nil {
+		log.Error("restore drill could not be recorded", "err", err)
+	} else if !res.OK {
+		log.Error("restore drill failed", "backup", res.BackupID)
+	}
+}
+
+func orNewest(id string) string {
+	if id == "" {
+		return "newest"
+	}
+	return id
+}
