@@ -375,9 +375,10 @@ type KeyStatus struct {
 	Policy   KeyPolicy          `json:"policy"`
 	// NextRotation is when serve rotates the key-encryption key next; zero
 	// when automatic rotation is off.
-	NextRotation time.Time    `json:"next_rotation,omitzero"`
-	Rewrap       *RewrapJob   `json:"rewrap,omitempty"`
-	Metrics      seal.Metrics `json:"metrics"`
+	NextRotation time.Time  `json:"next_rotation,omitzero"`
+	Rewrap       *RewrapJob `json:"rewrap,omitempty"`
+	// Metrics are the counters of this process: in serve, of the server.
+	Metrics seal.Metrics `json:"metrics"`
 	// OverdueSecrets counts secrets past their rotation date.
 	OverdueSecrets int      `json:"overdue_secrets"`
 	Warnings       []string `json:"warnings,omitempty"`
@@ -400,7 +401,7 @@ func (a *App) KeyStatus(ctx context.Context, actor pipeline.Actor) (KeyStatus, e
 	if err != nil {
 		return KeyStatus{}, err
 	}
-	st := KeyStatus{Source: a.keys.source, Metrics: a.Sealer.Metrics()}
+	st := KeyStatus{Source: a.keys.source}
 	if st.Policy, err = a.KeyPolicy(ctx); err != nil {
 		return KeyStatus{}, err
 	}
@@ -431,6 +432,7 @@ func (a *App) KeyStatus(ctx context.Context, actor pipeline.Actor) (KeyStatus, e
 		}
 	}
 	st.Warnings = a.keyWarnings(st)
+	st.Metrics = a.Sealer.Metrics()
 	return st, nil
 }
 

@@ -24,10 +24,10 @@ type effectiveConfig struct {
 	User           string          `json:"user"`
 	KeyPolicy      app.KeyPolicy   `json:"key_policy"`
 	SecretRotation string          `json:"secret_rotation_default"`
-	Secrets        []secretSetting `json:"secrets"`
+	Secrets        []secretReference `json:"secrets"`
 }
 
-type secretSetting struct {
+type secretReference struct {
 	Name      string `json:"name"`
 	Type      string `json:"type"`
 	Reference string `json:"reference"`
@@ -61,10 +61,10 @@ func runConfig(ctx context.Context, m *Main, args []string) error {
 	}
 	cfg := effectiveConfig{
 		DataDir: m.DataDir, KeyFile: m.KeyFile, KeySource: a.KeySource(), User: defaultUser(m.Getenv),
-		KeyPolicy: policy, SecretRotation: secrets.DefaultRotation.String(), Secrets: []secretSetting{},
+		KeyPolicy: policy, SecretRotation: secrets.DefaultRotation.String(), Secrets: []secretReference{},
 	}
 	for _, s := range list {
-		cfg.Secrets = append(cfg.Secrets, secretSetting{Name: s.Name, Type: s.Type, Reference: "secret:" + s.Name + "#" + secrets.StageCurrent, Value: redacted, Overdue: s.Overdue})
+		cfg.Secrets = append(cfg.Secrets, secretReference{Name: s.Name, Type: s.Type, Reference: "secret:" + s.Name + "#" + secrets.StageCurrent, Value: redacted, Overdue: s.Overdue})
 	}
 	if *asJSON {
 		return m.printJSON(cfg)
