@@ -67,6 +67,8 @@ func commands() []command {
 		{"serviceaccounts", "create, list and disable service accounts for machine clients", runServiceAccounts},
 		{"blocklist", "block IP addresses and principals at the API edge", runBlocklist},
 		{"audit", "verify the audit log against its signed digests, and search it", runAudit},
+		{"findings", "run the threat detectors and list, show and archive findings", runFindings},
+		{"check", "evaluate the pre-deployment security checklist", runCheck},
 		{"keys", "show, rotate, retire and schedule the encryption keys", runKeys},
 		{"secrets", "set, get, list, rotate and delete stored secrets", runSecrets},
 		{"config", "show the configuration in effect, secrets redacted", runConfig},
