@@ -14,7 +14,29 @@
 // file outside the data directory, either in plaintext under file mode 0600
 // or sealed under a key derived from a passphrase with Argon2id. Rotate adds
 // a new current KEK version, and every older version keeps decrypting the
-// data keys it wrapped.
+// data keys it wrapped until Retire removes it. Both hold an advisory lock
+// on the key file, and a Keyring reads the file again when another process
+// changed it, so several processes can share one key file.
+//
+// # Rotation
+//
+// Sealer.Rewrap wraps every stored data key anew under the current KEK
+// version through the optional ReEncrypter interface. The data keys'
+// plaintext does not change, so no record is encrypted again. Sealer.CountWrapped says
+// which versions still wrap data keys. With SealerOptions.DataKeyRotation
+// set, Seal moves an owner to a new data key generation once the newest is
+// older than that period; blind indexes and keyed hashes stay on generation
+// 1 so they remain comparable. Unwrapped data keys are cached for a bounded
+// age and number of uses and zeroed on eviction; Sealer.Metrics counts key
+// usage and cache hits.
+//
+// # Key file format
+//
+// JSON with the format name "whispersync-keyring". Format version 1 lists
+// the KEK versions and the current one. Format version 2 adds the HKDF
+// pseudorandom key of DeriveKey, written only once the oldest version is
+// retired, so programs that read only version 1 keep reading every file in
+// which no version was retired.
 //
 // # Wrapped data key format, version 1
 //

@@ -38,7 +38,7 @@ type RewrapProgress struct {
 	Current   int `json:"current"`
 }
 
-// KeyDependents says what depends on one KEK version: how many stored data
+// KeyDependents reports what depends on one KEK version: how many stored data
 // keys it wraps, and of how many owners, with the first few named.
 type KeyDependents struct {
 	Version  int      `json:"version"`

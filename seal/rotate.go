@@ -194,6 +194,9 @@ func (kr *Keyring) reloadLocked() error {
 	if err != nil {
 		return err
 	}
+
+	// Keep the KEK values already in use, and zero those of versions
+	// retired elsewhere.
 	for v, k := range keys {
 		if old := kr.keys[v]; old != nil {
 			zero(k.key)
@@ -205,6 +208,7 @@ func (kr *Keyring) reloadLocked() error {
 			zero(old.key)
 		}
 	}
+
 	derive, stored, err := kr.decodeDeriveKey(kf, keys)
 	if err != nil {
 		return err
