@@ -179,6 +179,7 @@ func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler 
 		}
 	})
 	wg.Go(func() { handler.Run(ctx) })
+	wg.Go(func() { a.RunBackupSchedule(ctx) })
 	if certs != nil {
 		wg.Go(func() { reloadOnHangup(ctx, certs, log) })
 	}
