@@ -72,6 +72,8 @@ func commands() []command {
 		{"keys", "show, rotate, retire and schedule the encryption keys", runKeys},
 		{"secrets", "set, get, list, rotate and delete stored secrets", runSecrets},
 		{"config", "show the configuration in effect, secrets redacted", runConfig},
+		{"backup", "create, list, verify, restore and drill encrypted backups", runBackup},
+		{"privacy", "export or erase everything held about a user", runPrivacy},
 	}
 }
 
@@ -214,12 +216,11 @@ func (m *Main) logger() *slog.Logger {
 
 // open opens the data directory, printing notices about what it created.
 func (m *Main) open(ctx context.Context) (*app.App, error) {
-	return app.Open(ctx, app.Config{
-		DataDir: m.DataDir,
-		KeyFile: m.KeyFile,
-		Logger:  m.logger(),
-		Notice:  func(s string) { fmt.Fprintln(m.Stderr, "whispersync: "+s) },
-	})
+	cfg, err := m.config()
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg)
 }
 
 // user returns the user called name, creating it on first use.
