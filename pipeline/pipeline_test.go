@@ -67,7 +67,8 @@ type options struct {
 	personalize pipeline.Personalizer
 }
 
-// model is built once: training takes a noticeable fraction of a second.
+// model is built once and shared: a Model is immutable and safe for
+// concurrent use.
 var model = sync.OnceValues(func() (*classify.Model, error) { return classify.New(classify.Options{}) })
 
 func newEnv(t *testing.T, opts options) *env {
@@ -83,6 +84,7 @@ func newEnv(t *testing.T, opts options) *env {
 			t.Errorf("close database: %v", err)
 		}
 	})
+
 	objects, err := filestore.Open(filepath.Join(dir, "objects"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +94,7 @@ func newEnv(t *testing.T, opts options) *env {
 			t.Errorf("close object store: %v", err)
 		}
 	})
+
 	kr, _, err := seal.OpenKeyFile(filepath.Join(t.TempDir(), "keyring.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,12 +108,14 @@ func newEnv(t *testing.T, opts options) *env {
 			t.Errorf("close audit log: %v", err)
 		}
 	})
+
 	clk := &clock{now: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
 	queue := db.Queue("memos", sqlite.QueueOptions{Now: clk.Now})
 	m, err := model()
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	var q whispersync.Queue = queue
 	if opts.wrapQueue != nil {
 		q = opts.wrapQueue(queue)
