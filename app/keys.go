@@ -48,7 +48,7 @@ const keyStateTable = "key_state"
 // systemOwner is the partition of items that belong to no user.
 const systemOwner = secrets.SystemOwner
 
-// KeySource says where the key-encryption keys were read from; it names
+// KeySource names where the key-encryption keys were read from; it names
 // files, never their contents.
 type KeySource struct {
 	// Kind is "key file", "passphrase file" or "systemd credential".
@@ -179,7 +179,7 @@ func (a *App) openKeys(ctx context.Context, src KeySource) error {
 	return nil
 }
 
-// KeySource says where the key-encryption keys came from.
+// KeySource returns where the key-encryption keys came from.
 func (a *App) KeySource() KeySource { return a.keys.source }
 
 // KeyPolicy returns the stored key policy, or the defaults.

@@ -5,9 +5,9 @@
 // # Model
 //
 // A secret has a name, a type and versions. The newest version carries the
-// stage StageCurrent, the one before it StagePrevious; older versions are
-// deleted, so a rotation keeps the previous credential readable while the
-// new one propagates. Every secret has a rotation period (DefaultRotation
+// stage StageCurrent and the one before it StagePrevious. Older versions are
+// deleted. So after a rotation the previous credential stays readable while
+// the new one propagates. Every secret has a rotation period (DefaultRotation
 // when not set); a secret whose newest version is older than its period is
 // overdue.
 //

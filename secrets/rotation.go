@@ -14,8 +14,8 @@ import (
 
 // Rotate makes a new current version of name. With a value, that value is
 // used whatever the type (a manual rotation). Without one, the type's hook
-// makes it: TypeGenerate draws a random value and TypeProvider asks the
-// provider; TypeNotify records a finding for the contact and fails with
+// makes it: TypeGenerate draws a random value and TypeProvider requests
+// one from the provider; TypeNotify records a finding for the contact and fails with
 // EINVALID, since only a person can supply its new value.
 func (s *Store) Rotate(ctx context.Context, by Actor, name string, value []byte) (Secret, error) {
 	if err := ValidateName(name); err != nil {
@@ -65,7 +65,7 @@ func (s *Store) rotate(ctx context.Context, by Actor, sec Secret, value []byte) 
 	return s.putVersion(ctx, sec, false, value)
 }
 
-// fromProvider asks the secret's provider for a new value.
+// fromProvider requests a new value from the secret's provider.
 func (s *Store) fromProvider(ctx context.Context, by Actor, sec Secret) ([]byte, error) {
 	p, ok := s.providers[sec.Provider]
 	if !ok {
@@ -78,14 +78,16 @@ func (s *Store) fromProvider(ctx context.Context, by Actor, sec Secret) ([]byte,
 	defer clear(current)
 	value, err := p.Rotate(ctx, sec.Name, current)
 	if err != nil {
-		// The provider's error may quote the request; keep it for the log
-		// of the caller, which sees only the wrapped chain.
-		return nil, fmt.Errorf("secrets: rotate %s with provider %s: %w", sec.Name, sec.Provider, err)
+		// The message names only the secret and the provider; the cause is
+		// for the operator's log.
+		// NOTE: a provider must keep credentials out of its errors, since
+		// the cause reaches the log.
+		return nil, &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: fmt.Sprintf("provider %s failed to rotate secret %s: check the provider, then run whispersync secrets rotate %s again", sec.Provider, sec.Name, sec.Name), Err: err}
 	}
 	return value, nil
 }
 
-// Finding is a record that asks a person to act.
+// Finding is a record that requests an action from a person.
 type Finding struct {
 	Kind      string    `json:"kind"`
 	Severity  string    `json:"severity"`
@@ -151,7 +153,8 @@ func (s *Store) Findings(ctx context.Context) ([]Finding, error) {
 	return out, nil
 }
 
-// CheckResult is what CheckRotations did.
+// CheckResult lists the secrets that CheckRotations rotated, notified about
+// or failed on.
 type CheckResult struct {
 	Rotated  []string `json:"rotated"`
 	Notified []string `json:"notified"`

@@ -74,7 +74,7 @@ type Sealer interface {
 	Open(ctx context.Context, id seal.Identity, ciphertext []byte) ([]byte, error)
 }
 
-// Actor is who asks, for the audit trail.
+// Actor is the caller of an operation, as the audit trail names it.
 type Actor struct {
 	Principal string
 	Source    string
