@@ -284,12 +284,15 @@ func (a *App) rewrap(ctx context.Context, actor pipeline.Actor, progress func(se
 		p.Rewrapped += base.Rewrapped
 		p.Current += base.Current
 		job.RewrapProgress, job.UpdatedAt = p, time.Now().UTC()
+		// The checkpoint makes a pass cut short by a crash resume after
+		// this owner; progress is reported once it is durable.
+		if err := a.saveState(ctx, "rewrap", job, map[string]string{"state": job.State, "target_version": strconv.Itoa(job.Target)}); err != nil {
+			return err
+		}
 		if progress != nil {
 			progress(p)
 		}
-		// The checkpoint makes a pass cut short by a crash resume after
-		// this owner.
-		return a.saveState(ctx, "rewrap", job, map[string]string{"state": job.State, "target_version": strconv.Itoa(job.Target)})
+		return nil
 	}})
 	if err != nil {
 		return job, err

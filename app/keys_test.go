@@ -305,3 +305,51 @@ func TestKeyPolicy(t *testing.T) {
 		t.Errorf("negative period: got %v, want EINVALID", err)
 	}
 }
+
+// TestRewrapResumesAfterInterruption stops a rewrap pass after its first
+// owner, as a crash would, and checks that the recorded checkpoint makes the
+// next pass continue from there and finish.
+func TestRewrapResumesAfterInterruption(t *testing.T) {
+	ctx := context.Background()
+	a := openApp(t, newDirs(t))
+	for _, name := range []string{"alice", "bob", "carol"} {
+		u, _, err := a.User(ctx, name, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		processMemos(t, a, u, workMemo)
+	}
+	if _, err := a.RotateKEK(ctx, operator, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	other, _, err := seal.OpenKeyFile(a.KeySource().KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	crashed, crash := context.WithCancel(ctx)
+	_, err = a.ResumeRewrap(crashed, operator, func(seal.RewrapProgress) { crash() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted ResumeRewrap: got %v, want context.Canceled", err)
+	}
+	job, err := a.RewrapJob(ctx)
+	if err != nil || job.State != "running" || job.OwnersDone != 1 || job.Target != 3 {
+		t.Fatalf("checkpoint after the interruption: got %+v, %v, want running at version 3 after one owner", job, err)
+	}
+
+	var resumedFrom []int
+	job, err = a.ResumeRewrap(ctx, operator, func(p seal.RewrapProgress) { resumedFrom = append(resumedFrom, p.OwnersDone) })
+	if err != nil {
+		t.Fatalf("resumed ResumeRewrap: %v", err)
+	}
+	if job.State != "done" || job.OwnersDone != job.Owners || len(resumedFrom) == 0 || resumedFrom[0] != 2 {
+		t.Errorf("resumed job: got %+v with progress %v, want done, continuing at the second owner", job, resumedFrom)
+	}
+	if err := a.RetireKEK(ctx, operator, 2); err != nil {
+		t.Errorf("RetireKEK(2) after the resumed pass: %v", err)
+	}
+}
