@@ -18,12 +18,12 @@ const redacted = "<redacted>"
 // effectiveConfig is the configuration in effect. It holds references to
 // secrets and the paths of key material, never their contents.
 type effectiveConfig struct {
-	DataDir        string          `json:"data_dir"`
-	KeyFile        string          `json:"key_file"`
-	KeySource      app.KeySource   `json:"key_source"`
-	User           string          `json:"user"`
-	KeyPolicy      app.KeyPolicy   `json:"key_policy"`
-	SecretRotation string          `json:"secret_rotation_default"`
+	DataDir        string            `json:"data_dir"`
+	KeyFile        string            `json:"key_file"`
+	KeySource      app.KeySource     `json:"key_source"`
+	User           string            `json:"user"`
+	KeyPolicy      app.KeyPolicy     `json:"key_policy"`
+	SecretRotation string            `json:"secret_rotation_default"`
 	Secrets        []secretReference `json:"secrets"`
 }
 
