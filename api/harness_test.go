@@ -24,7 +24,7 @@ import (
 // harness is an API server over a fresh data directory, served over TLS
 // on 127.0.0.1 with the server configuration serve uses.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	app    *app.App
 	srv    *api.Server
 	ts     *httptest.Server
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 var operator = pipeline.Actor{Principal: "operator:test", Source: "test"}
 
-func newHarness(t *testing.T, opts api.Options) *harness {
+func newHarness(t testing.TB, opts api.Options) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	a, err := app.Open(t.Context(), app.Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "config", "keyring.json"), Logger: quiet})
@@ -53,7 +53,7 @@ func newHarness(t *testing.T, opts api.Options) *harness {
 }
 
 // serveApp starts another API server over an open app, as a restart does.
-func serveApp(t *testing.T, a *app.App, opts api.Options) *harness {
+func serveApp(t testing.TB, a *app.App, opts api.Options) *harness {
 	t.Helper()
 	opts.TLS = true
 	if opts.Logger == nil {
