@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -304,7 +303,7 @@ func (a *App) reapplyErasures(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("app: apply erasure %s again: %w", e.ReceiptID, err)
 		}
-		a.Logger.Info("erasure applied again", "receipt", e.ReceiptID, "items", strconv.FormatInt(counts["items"], 10))
+		a.Logger.Info("erasure applied again", "receipt", e.ReceiptID, "items", counts["items"])
 	}
 	return nil
 }

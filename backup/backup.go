@@ -12,8 +12,8 @@
 // stored file, and shared by every later backup that holds it.
 //
 // Every file is sealed (see the sealed stream format in stream.go) under
-// the backup key, which the caller derives from the key ring; a backup is
-// thus as safe as the data directory and needs the key file to be read.
+// the backup key, which the caller derives from the key ring. A backup is
+// thus as safe as the data directory, and it needs the key file to be read.
 // The data keys in the snapshot are rewrapped under each owner's key in
 // the Escrow, so that destroying that key in an erasure makes the owner's
 // data unreadable in every backup, while the key file stays as it is.
@@ -411,8 +411,8 @@ type Info struct {
 	Classes   []string  `json:"classes,omitempty"`
 }
 
-// List returns the backups of both tiers, newest first. A backup whose
-// manifest fails its check is listed with the error instead.
+// List returns the backups of both tiers, newest first. It fails when a
+// manifest fails its check, naming the backup.
 func (r *Repository) List(ctx context.Context) ([]Info, error) {
 	var infos []Info
 	add := func(path, tier string) error {

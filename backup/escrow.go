@@ -74,14 +74,11 @@ func (e *Escrow) ensure(owners []string) (map[string][]byte, error) {
 			if _, ok := keys[o]; ok {
 				continue
 			}
+			// crypto/rand.Read is documented to never return an error.
 			k := make([]byte, 32)
-			if _, err := rand.Read(k); err != nil {
-				panic("backup: " + err.Error()) // crypto/rand never fails on supported platforms
-			}
-			sealed, err := e.seal(o, k)
-			if err != nil {
-				panic("backup: " + err.Error())
-			}
+			rand.Read(k)
+			sealed := e.seal(o, k)
+			clear(k)
 			keys[o] = sealed
 			changed = true
 		}
@@ -168,13 +165,11 @@ func (e *Escrow) aead() cipher.AEAD {
 	return aead
 }
 
-func (e *Escrow) seal(owner string, key []byte) (string, error) {
+func (e *Escrow) seal(owner string, key []byte) string {
 	nonce := make([]byte, 12)
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
+	rand.Read(nonce)
 	out := e.aead().Seal(nonce, nonce, key, []byte("whispersync backup escrow v1\x00"+owner))
-	return base64.StdEncoding.EncodeToString(out), nil
+	return base64.StdEncoding.EncodeToString(out)
 }
 
 func (e *Escrow) open(owner, sealed string) ([]byte, error) {
@@ -248,7 +243,7 @@ func lockFile(name string, wait bool) (unlock func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), how); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: fmt.Sprintf("another backup operation holds %s: wait for it to finish", name), Err: err}
+			return nil, &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: fmt.Sprintf("backup location is locked by another backup operation (lock file %s): wait for it to finish, then retry", name), Err: err}
 		}
 		return nil, err
 	}

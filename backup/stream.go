@@ -24,8 +24,8 @@ import (
 // The chunk key is HKDF-SHA256 of the backup key with the salt and the
 // label (what the stream holds, such as "database" or "object:SHA"). The
 // nonce of chunk i is i as an 8-byte big-endian integer, three zero bytes
-// and a byte that is 1 for the last chunk and 0 otherwise, so chunks cannot
-// be reordered, dropped or cut off at the end unnoticed. The additional
+// and a last byte that is 1 for the last chunk and 0 otherwise. So a
+// reordered, dropped or missing final chunk fails to authenticate. The additional
 // data of every chunk is the header (magic, version, salt).
 const (
 	streamMagic   = "WSBK"
