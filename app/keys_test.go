@@ -183,7 +183,9 @@ func TestRotateRetire(t *testing.T) {
 	if _, err := other.Rotate(); err != nil {
 		t.Fatal(err)
 	}
-	other.Close()
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	err = a.RetireKEK(ctx, operator, 1)
 	if whispersync.ErrorCode(err) != whispersync.ECONFLICT || !strings.Contains(err.Error(), alice.ID) || !strings.Contains(err.Error(), "keys rotate --resume") {
@@ -330,7 +332,9 @@ func TestRewrapResumesAfterInterruption(t *testing.T) {
 	if _, err := other.Rotate(); err != nil {
 		t.Fatal(err)
 	}
-	other.Close()
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
 	crashed, crash := context.WithCancel(ctx)
 	_, err = a.ResumeRewrap(crashed, operator, func(seal.RewrapProgress) { crash() })
 	if !errors.Is(err, context.Canceled) {

@@ -11,6 +11,7 @@ import (
 	"github.com/whispersync/whispersync/secrets"
 )
 
+// #nosec G101 -- usage examples that name secrets, with no value in them
 const secretsExamples = `  printf %s "$ELEVENLABS_KEY" | whispersync secrets set elevenlabs-api-key --type provider --provider local
   whispersync secrets set smtp-password --from-file /run/secrets/smtp --contact ops@example.org
   whispersync secrets set session-salt --generate --rotate-every 2160h
