@@ -364,3 +364,31 @@ func (s *Identity) ClearFailures(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// TokenPrincipal returns, in one read, the token with this hash, its user
+// and when the user was locked (zero if not), or ENOTFOUND. Revoked and
+// expired tokens are returned too, for the caller to refuse.
+func (s *Identity) TokenPrincipal(ctx context.Context, hash []byte) (*whispersync.Token, *whispersync.User, time.Time, error) {
+	const query = `SELECT t.id, t.user_id, t.name, t.hash, t.scopes, t.created_at, t.expires_at, t.revoked_at, t.last_used,
+			u.name, u.created_at, COALESCE(l.locked_at, 0)
+		FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN user_locks l ON l.user_id = t.user_id
+		WHERE t.hash = ?`
+	var t whispersync.Token
+	var u whispersync.User
+	var scopes string
+	var createdAt, expiresAt, revokedAt, lastUsed, userCreatedAt, lockedAt int64
+	err := s.db.read.QueryRowContext(ctx, query, hash).Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &scopes, &createdAt, &expiresAt, &revokedAt, &lastUsed,
+		&u.Name, &userCreatedAt, &lockedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = whispersync.Errorf(whispersync.ENOTFOUND, "no token has this hash")
+	}
+	if err != nil {
+		return nil, nil, time.Time{}, fmt.Errorf("sqlite: token principal: %w", err)
+	}
+	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
+		return nil, nil, time.Time{}, fmt.Errorf("sqlite: token principal: decode scopes of token %q: %w", t.ID, err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsed = fromUnixNano(createdAt), fromUnixNano(expiresAt), fromUnixNano(revokedAt), fromUnixNano(lastUsed)
+	u.ID, u.CreatedAt = t.UserID, fromUnixNano(userCreatedAt)
+	return &t, &u, fromUnixNano(lockedAt), nil
+}
