@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/pipeline"
@@ -43,5 +44,29 @@ func TestCorrectionsReachPersonalClassifier(t *testing.T) {
 	}
 	if len(seen[0]) != 1 || len(seen[0][0].Buckets) != 1 || seen[0][0].Buckets[0] != whispersync.BucketMemory {
 		t.Errorf("corrections passed on: got %+v, want the one memory assignment", seen[0])
+	}
+}
+
+func TestDrainWithSeveralLoopsReturnsNoError(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	for round := range 5 {
+		for i := range 30 {
+			e.submit(t, "u_alice", workMemo+" Round "+string(rune('a'+round))+" item "+string(rune('a'+i))+".")
+		}
+		n, err := e.p.Drain(ctx, pipeline.WorkerOptions{Concurrency: 40, Idle: time.Millisecond})
+		if err != nil {
+			t.Fatalf("round %d: drain: %v", round, err)
+		}
+		if n < 30 {
+			t.Errorf("round %d: received %d messages, want at least 30", round, n)
+		}
+		queued, err := e.p.ListMemos(ctx, operator, "u_alice", pipeline.ListOptions{Status: whispersync.StatusQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(queued) != 0 {
+			t.Errorf("round %d: %d memos still queued after drain, want 0", round, len(queued))
+		}
 	}
 }

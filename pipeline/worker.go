@@ -109,12 +109,10 @@ func (p *Pipeline) Drain(ctx context.Context, opts WorkerOptions) (int, error) {
 func (p *Pipeline) DrainAfter(ctx context.Context, opts WorkerOptions, ready func() bool) (int, error) {
 	opts.defaults()
 	var (
-		total    atomic.Int64
 		errOnce  sync.Once
 		firstErr error
 	)
-	p.loops(ctx, opts, func(n int, err error) bool {
-		total.Add(int64(n))
+	total := p.loops(ctx, opts, func(n int, err error) bool {
 		if err == nil && n == 0 && ready() {
 			var visible, inFlight int
 			visible, inFlight, err = p.queue.Depth(ctx)
@@ -131,22 +129,32 @@ func (p *Pipeline) DrainAfter(ctx context.Context, opts WorkerOptions, ready fun
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	return int(total.Load()), firstErr
+	return total, firstErr
 }
 
 // loops runs Concurrency/BatchSize receive loops until ctx is done or
-// after returns true. after sees each ProcessBatch result; a loop pauses
-// for opts.Idle after an empty or failed receive.
-func (p *Pipeline) loops(ctx context.Context, opts WorkerOptions, after func(n int, err error) (stop bool)) {
+// after returns true, and returns how many messages they received. after
+// sees each ProcessBatch result; a loop pauses for opts.Idle after an empty
+// or failed receive.
+func (p *Pipeline) loops(ctx context.Context, opts WorkerOptions, after func(n int, err error) (stop bool)) int {
 	loopCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
+	var (
+		wg    sync.WaitGroup
+		total atomic.Int64
+	)
 	for range max(1, opts.Concurrency/opts.BatchSize) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for loopCtx.Err() == nil {
 				n, err := p.ProcessBatch(loopCtx, opts)
+				total.Add(int64(n))
+				if loopCtx.Err() != nil {
+					// Stopped by ctx or by another loop: an error now is
+					// only the cancellation.
+					return
+				}
 				if after(n, err) {
 					cancel()
 					return
@@ -161,6 +169,7 @@ func (p *Pipeline) loops(ctx context.Context, opts WorkerOptions, after func(n i
 		}()
 	}
 	wg.Wait()
+	return int(total.Load())
 }
 
 // ProcessBatch receives up to opts.BatchSize messages, processes them all
