@@ -218,12 +218,9 @@ func (a *App) ReceiptPublicKey() ed25519.PublicKey {
 }
 
 // erase deletes the owner's data and keys and returns what it deleted.
-//
-// NOTE: the pipeline caches a personal classifier per owner, trained on
-// the owner's corrections, for as long as the process runs or until it is
-// evicted; the pipeline has no method yet to drop one on request.
 func (a *App) erase(ctx context.Context, owner string) (map[string]int64, error) {
 	counts := map[string]int64{}
+	a.Pipeline.ForgetOwner(owner)
 	n, err := a.eraseObjects(ctx, owner)
 	counts["object_versions"] = n
 	if err != nil {

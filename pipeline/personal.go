@@ -70,6 +70,12 @@ func (p *Pipeline) classifierFor(ctx context.Context, owner string) (whispersync
 	return c, nil
 }
 
+// ForgetOwner drops everything the pipeline caches about owner, such as the
+// personal classifier trained on the owner's corrections. Erasure calls it.
+func (p *Pipeline) ForgetOwner(owner string) {
+	p.forgetPersonal(owner)
+}
+
 // forgetPersonal drops owner's cached classifier after a new correction.
 func (p *Pipeline) forgetPersonal(owner string) {
 	p.personal.mu.Lock()
