@@ -16,10 +16,10 @@
 // "a/b/c". Key elements may contain only letters, digits and . _ = - (see
 // CheckKey), so they cannot collide with the '@' and '~' file names. Reads
 // resolve paths through an os.Root opened on DIR/objects. Writes keep open
-// handles of recently used folders and open each folder from its parent's
-// handle with O_NOFOLLOW, so a put to a busy owner's folder resolves one
-// element instead of the whole path. Either way, a symbolic link planted in
-// the folder cannot lead a key outside it.
+// handles of up to 256 recently used folders and open each folder from its
+// parent's handle with O_NOFOLLOW, so a put to a busy owner's folder
+// resolves one element instead of the whole path. Either way, a symbolic
+// link planted in the folder cannot lead a key outside it.
 //
 // A version id is 48 bits of Unix milliseconds, a 32-bit counter and 48
 // random bits, in lowercase base32hex, so ids sort by the time they were
