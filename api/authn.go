@@ -130,7 +130,7 @@ func (s *Server) checkCSRF(r *http.Request, p *auth.Principal) error {
 	if origin := r.Header.Get("Origin"); origin != "" && !s.cors.allowed(origin) {
 		u, err := url.Parse(origin)
 		if err != nil || !strings.EqualFold(u.Host, r.Host) {
-			return whispersync.Errorf(whispersync.EFORBIDDEN, "cross-site request refused: origin %s is not allowed", origin)
+			return whispersync.Errorf(whispersync.EFORBIDDEN, "cross-site request rejected: origin %s is not allowed", origin)
 		}
 	}
 	got := r.Header.Get(csrfHeader)

@@ -20,7 +20,7 @@ type CORS struct {
 	Headers []string
 	// AllowCredentials lets browsers send cookies cross-origin.
 	AllowCredentials bool
-	// MaxAge is how long a browser may cache a preflight answer.
+	// MaxAge is how long a browser may cache a preflight response.
 	MaxAge time.Duration
 }
 
@@ -96,7 +96,7 @@ func (c cors) allowed(origin string) bool {
 	return c.any || c.origins[strings.ToLower(origin)]
 }
 
-// handle adds CORS headers for an allowed origin and answers preflight
+// handle adds CORS headers for an allowed origin and responds to preflight
 // requests. It reports whether it wrote the response. A disallowed origin
 // gets no CORS headers, so the browser withholds the response from it.
 func (c cors) handle(w http.ResponseWriter, r *http.Request) bool {

@@ -69,6 +69,7 @@ func (s *Server) filter(r *http.Request) error {
 	if err := checkPath(r); err != nil {
 		return err
 	}
+
 	ua := strings.ToLower(r.UserAgent())
 	for _, a := range scannerAgents {
 		if strings.Contains(ua, a) {

@@ -34,7 +34,7 @@ const MaxBodyBytes = 1 << 20
 // field.
 type Options struct {
 	Logger *slog.Logger
-	// TLS says the server is reached over HTTPS, so responses carry
+	// TLS reports that the server is reached over HTTPS, so responses carry
 	// Strict-Transport-Security.
 	TLS  bool
 	CORS CORS
@@ -86,6 +86,7 @@ func NewServer(a *app.App, opts Options) (*Server, error) {
 		opts.CORS = DefaultCORS
 	}
 	opts.Edge = opts.Edge.withDefaults()
+
 	c, err := opts.CORS.compile()
 	if err != nil {
 		return nil, err
@@ -98,6 +99,7 @@ func NewServer(a *app.App, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: anonymous rate limit: %w", err)
 	}
+
 	s := &Server{
 		app: a, log: opts.Logger, mux: http.NewServeMux(), opts: opts, cors: c,
 		principal: principal, anonymous: anonymous, touched: make(map[string]time.Time),
@@ -220,7 +222,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// limit applies l to key, writes the RateLimit headers, and answers 429
+// limit applies l to key, writes the RateLimit headers, and returns 429
 // when the request is refused.
 func (s *Server) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limiter, kind, key string) bool {
 	d, err := l.Allow(r.Context(), key)
@@ -309,7 +311,7 @@ var statusOf = map[string]int{
 }
 
 // error writes err as the JSON error body. Internal causes go to the log
-// only, under the correlation id the client sees.
+// only, under the correlation id the client receives.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := whispersync.ErrorCode(err)
 	id, _ := r.Context().Value(requestIDKey{}).(string)

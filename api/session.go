@@ -11,7 +11,7 @@ import (
 	"github.com/whispersync/whispersync/auth"
 )
 
-// sessionResponse answers a login and GET /v1/session. The CSRF token must
+// sessionResponse is the response to a login and to GET /v1/session. The CSRF token must
 // accompany every state-changing request of the session.
 type sessionResponse struct {
 	User      string    `json:"user"`

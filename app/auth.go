@@ -25,7 +25,7 @@ const SessionTTL = 12 * time.Hour
 var Lockout = auth.DefaultLockout
 
 // dummyHash is verified against when a login names an unknown user, so the
-// answer takes as long as for a known one.
+// response takes as long as for a known one.
 var dummyHash = sync.OnceValue(func() string {
 	h, _ := auth.HashPassword("no user has this password")
 	return h
@@ -75,8 +75,8 @@ func (a *App) SetLocked(ctx context.Context, actor pipeline.Actor, user *whisper
 	return nil
 }
 
-// checkWait refuses an attempt under key while the lockout policy says to
-// wait.
+// checkWait rejects an attempt under key while the lockout policy requires
+// a wait.
 func (a *App) checkWait(ctx context.Context, key string) error {
 	n, last, err := a.Identity().Failures(ctx, key)
 	if err != nil {

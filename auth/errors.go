@@ -8,7 +8,7 @@ import (
 )
 
 // ERATELIMITED is the error code of a request refused for its rate, its
-// quota or a pending delay after failed attempts. The API answers it with
+// quota or a pending delay after failed attempts. The API returns it as
 // 429 and Retry-After.
 const ERATELIMITED = "rate_limited"
 

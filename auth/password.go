@@ -90,6 +90,7 @@ func VerifyPassword(hash, password string) error {
 	if memory == 0 || memory > maxArgonMemoryKiB || time == 0 || time > maxArgonTime || threads == 0 {
 		return errors.New("auth: verify password: parameters out of bounds")
 	}
+
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
 		return fmt.Errorf("auth: verify password: salt: %w", err)
@@ -101,6 +102,7 @@ func VerifyPassword(hash, password string) error {
 	if len(password) > MaxPasswordBytes {
 		return ErrPasswordMismatch
 	}
+
 	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrPasswordMismatch

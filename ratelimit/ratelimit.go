@@ -201,8 +201,8 @@ func (l *Limiter) bucket(key string, now time.Time) *rate.Limiter {
 	return b.lim
 }
 
-// evictIdle forgets buckets that have refilled completely: forgetting them
-// changes no decision. The caller holds l.mu.
+// evictIdle removes buckets that have refilled completely, which changes
+// no decision. The caller holds l.mu.
 func (l *Limiter) evictIdle(now time.Time) {
 	full := time.Duration(float64(l.cfg.Burst) / l.cfg.Rate * float64(time.Second))
 	for k, b := range l.buckets {
@@ -236,7 +236,7 @@ func (l *Limiter) count(ctx context.Context, key, day string) (*count, error) {
 }
 
 // Flush writes the daily counts changed since the last flush to the store,
-// and forgets idle buckets.
+// and removes idle buckets.
 func (l *Limiter) Flush(ctx context.Context) error {
 	l.mu.Lock()
 	day := l.day

@@ -37,7 +37,7 @@ import (
 const MaxRedirects = 3
 
 // ErrRefused is wrapped by every error about a refused destination.
-var ErrRefused = errors.New("safehttp: destination refused")
+var ErrRefused = errors.New("safehttp: destination not allowed")
 
 // Options configure a client. The zero value is the strictest: HTTPS to any
 // public address.
@@ -54,7 +54,7 @@ type Options struct {
 	Timeout time.Duration
 	// TLS is the base TLS configuration, such as a test's root CAs; nil
 	// verifies servers against the system roots. TLS 1.2 is the minimum
-	// whatever it says.
+	// in any case.
 	TLS *tls.Config
 }
 

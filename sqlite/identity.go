@@ -353,7 +353,7 @@ func (s *Identity) RecordFailure(ctx context.Context, key string, at time.Time) 
 	return n, nil
 }
 
-// ClearFailures forgets the failed attempts under key.
+// ClearFailures deletes the failed attempts under key.
 func (s *Identity) ClearFailures(ctx context.Context, key string) error {
 	err := s.db.write(ctx, func(ctx context.Context, tx *statements) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM auth_failures WHERE key = ?`, key)

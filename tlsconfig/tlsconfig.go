@@ -95,7 +95,7 @@ func (c *Certificates) Leaf() *x509.Certificate {
 }
 
 // ServerConfig returns a TLS configuration that serves the current
-// certificate, TLS 1.2 and later, and asks clients for a certificate
+// certificate, TLS 1.2 and later, and requests a client certificate
 // without requiring one.
 func (c *Certificates) ServerConfig() *tls.Config {
 	return &tls.Config{

@@ -84,7 +84,7 @@ func runBlocklist(ctx context.Context, m *Main, args []string) error {
 	return usagef("unknown blocklist action %q: use add, list or remove", pos[0])
 }
 
-// blockKind tells a principal name (KIND:ID) from an address; an IPv6
+// blockKind distinguishes a principal name (KIND:ID) from an address; an IPv6
 // address has colons too, but no letters before its first one that name
 // a principal kind.
 func blockKind(value string) string {
