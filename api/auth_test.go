@@ -57,7 +57,7 @@ func login(t *testing.T, h *harness, name string) session {
 func (s session) do(h *harness, method, path, body string, header ...string) response {
 	h.t.Helper()
 	r, _ := http.NewRequestWithContext(h.t.Context(), method, h.ts.URL+path, strings.NewReader(body))
-	r.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value})
+	r.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])
 	}
@@ -126,9 +126,11 @@ func TestLoginDelayAndLockout(t *testing.T) {
 
 	// Ten failures lock the user whatever the address.
 	for range app.Lockout.LockAfter {
-		h.app.Identity().RecordFailure(ctx, "user:alice", time.Now())
+		if _, err := h.app.Identity().RecordFailure(ctx, "user:alice", time.Now()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	h.app.Identity().ClearFailures(ctx, app.SourceKey("127.0.0.1"))
+	h.forgive()
 	r = attempt(testPassword)
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.raw, "locked") {
 		t.Errorf("right password while locked out: got %d %s, want 429 locked", r.status, r.raw)
@@ -196,7 +198,7 @@ func TestServiceAccount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	if got := basic(h.client, sa.ClientID, secret, "POST", "/v1/memos"); got != http.StatusAccepted {
@@ -208,7 +210,7 @@ func TestServiceAccount(t *testing.T) {
 	if got := basic(h.client, sa.ClientID, secret+"x", "POST", "/v1/memos"); got != http.StatusUnauthorized {
 		t.Errorf("wrong secret: got %d, want 401", got)
 	}
-	h.app.Identity().ClearFailures(ctx, app.SourceKey("127.0.0.1"))
+	h.forgive()
 
 	certPEM, keyPEM, err := tlsconfig.SelfSigned([]string{"capture-client"}, time.Now(), time.Hour)
 	if err != nil {
@@ -229,13 +231,13 @@ func TestServiceAccount(t *testing.T) {
 	if got := basic(h.client, pinned.ClientID, pinnedSecret, "POST", "/v1/memos"); got != http.StatusUnauthorized {
 		t.Errorf("pinned account without a certificate: got %d, want 401", got)
 	}
-	h.app.Identity().ClearFailures(ctx, app.SourceKey("127.0.0.1"))
+	h.forgive()
 	otherPEM, otherKey, _ := tlsconfig.SelfSigned([]string{"someone-else"}, time.Now(), time.Hour)
 	other, _ := tls.X509KeyPair(otherPEM, otherKey)
 	if got := basic(h.clientWith(other), pinned.ClientID, pinnedSecret, "POST", "/v1/memos"); got != http.StatusUnauthorized {
 		t.Errorf("pinned account with another certificate: got %d, want 401", got)
 	}
-	h.app.Identity().ClearFailures(ctx, app.SourceKey("127.0.0.1"))
+	h.forgive()
 	if err := h.app.DisableServiceAccount(ctx, operator, sa.ClientID); err != nil {
 		t.Fatal(err)
 	}
@@ -252,10 +254,10 @@ func TestOIDCBearer(t *testing.T) {
 	var issuerURL string
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /pool/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"issuer": issuerURL, "jwks_uri": issuerURL + "/.well-known/jwks.json"})
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": issuerURL, "jwks_uri": issuerURL + "/.well-known/jwks.json"})
 	})
 	mux.HandleFunc("GET /pool/.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk.Public()}})
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk.Public()}})
 	})
 	idp := httptest.NewTLSServer(mux)
 	t.Cleanup(idp.Close)
@@ -297,7 +299,7 @@ func TestOIDCBearer(t *testing.T) {
 		"wrong audience": mint(func(c map[string]any) { c["client_id"] = "other-client" }),
 		"alg none":       "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiIwYjdlLXN1YiJ9.",
 	} {
-		h.app.Identity().ClearFailures(t.Context(), app.SourceKey("127.0.0.1"))
+		h.forgive()
 		if r := h.req(http.MethodGet, "/v1/memos", nil, "Authorization", "Bearer "+tok); r.status != http.StatusUnauthorized {
 			t.Errorf("%s OIDC token: got %d %s, want 401", name, r.status, r.raw)
 		}
@@ -344,7 +346,7 @@ func TestBlocklist(t *testing.T) {
 	if err := h.app.Block(ctx, operator, auth.Block{Kind: "principal", Value: "token:" + tokens[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	h.srv.ReloadBlocklist(ctx)
+	h.reloadBlocklist()
 	if r := h.get("/v1/memos", token); r.status != http.StatusForbidden {
 		t.Errorf("blocked principal: got %d, want 403", r.status)
 	}
@@ -354,14 +356,14 @@ func TestBlocklist(t *testing.T) {
 	if err := h.app.Block(ctx, operator, auth.Block{Kind: "ip", Value: "127.0.0.0/8"}); err != nil {
 		t.Fatal(err)
 	}
-	h.srv.ReloadBlocklist(ctx)
+	h.reloadBlocklist()
 	if r := h.get("/healthz", ""); r.status != http.StatusForbidden {
 		t.Errorf("blocked address: got %d, want 403", r.status)
 	}
 	if err := h.app.Unblock(ctx, operator, "ip", "127.0.0.0/8"); err != nil {
 		t.Fatal(err)
 	}
-	h.srv.ReloadBlocklist(ctx)
+	h.reloadBlocklist()
 	if r := h.get("/healthz", ""); r.status != http.StatusOK {
 		t.Errorf("after unblock: got %d, want 200", r.status)
 	}

@@ -54,8 +54,8 @@ func load(tb testing.TB, base *http.Client, warmup string, n, conns int, newRequ
 		wg.Go(func() {
 			defer tr.CloseIdleConnections()
 			if resp, err := client.Get(warmup); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
 			}
 			ready.Done()
 			<-begin
@@ -70,8 +70,8 @@ func load(tb testing.TB, base *http.Client, warmup string, n, conns int, newRequ
 					tb.Error(err)
 					return
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
 				d := time.Since(t0)
 				mu.Lock()
 				res.latencies = append(res.latencies, d)
@@ -114,10 +114,10 @@ func BenchmarkUploadHTTPS(b *testing.B) {
 	}
 
 	bare := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"memo_id":"m_x","status":"queued"}`)
+		_, _ = io.WriteString(w, `{"memo_id":"m_x","status":"queued"}`)
 	}))
 	bare.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	bare.StartTLS()

@@ -48,7 +48,11 @@ func newHarness(t testing.TB, opts api.Options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close() })
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close app: %v", err)
+		}
+	})
 	return serveApp(t, a, opts)
 }
 
@@ -169,6 +173,23 @@ func (h *harness) upload(token, example string) string {
 func (h *harness) drain() {
 	h.t.Helper()
 	if _, err := h.app.Pipeline.Drain(h.t.Context(), pipeline.WorkerOptions{Concurrency: 2, Visibility: time.Minute}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// forgive clears the failed attempts counted against the test client's
+// address, so a case is not delayed by the failures of earlier ones.
+func (h *harness) forgive() {
+	h.t.Helper()
+	if err := h.app.Identity().ClearFailures(h.t.Context(), app.SourceKey("127.0.0.1")); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// reloadBlocklist makes the server read the block list now.
+func (h *harness) reloadBlocklist() {
+	h.t.Helper()
+	if err := h.srv.ReloadBlocklist(h.t.Context()); err != nil {
 		h.t.Fatal(err)
 	}
 }

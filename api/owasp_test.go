@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"expvar"
 	"net/http"
 	"slices"
@@ -97,7 +98,7 @@ func TestAPI2BrokenAuthentication(t *testing.T) {
 	for _, tt := range tests {
 		// Forget the failures so far, so the delay tested below does not
 		// hide the remaining cases.
-		h.app.Identity().ClearFailures(ctx, app.SourceKey("127.0.0.1"))
+		h.forgive()
 		r := h.req(http.MethodGet, "/v1/memos", nil, "Authorization", tt.header)
 		if r.status != http.StatusUnauthorized || r.errorCode() != whispersync.EUNAUTHORIZED {
 			t.Errorf("%s: got %d %s, want 401 unauthorized", tt.name, r.status, r.raw)
@@ -115,7 +116,7 @@ func TestAPI2BrokenAuthentication(t *testing.T) {
 
 	// Guessing from one address: after the free attempts, even a valid
 	// token waits.
-	h.app.Identity().ClearFailures(ctx, app.SourceKey("127.0.0.1"))
+	h.forgive()
 	valid := h.token("frank")
 	for range app.Lockout.FreeAttempts {
 		h.get("/v1/memos", "wst_guess")
@@ -124,7 +125,7 @@ func TestAPI2BrokenAuthentication(t *testing.T) {
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || r.body["error"].(map[string]any)["retry_after"] == nil {
 		t.Errorf("valid token after %d guesses: got %d %v %s, want 429 with Retry-After", app.Lockout.FreeAttempts, r.status, r.header, r.raw)
 	}
-	h.app.Identity().ClearFailures(ctx, app.SourceKey("127.0.0.1"))
+	h.forgive()
 	if r := h.get("/v1/memos", valid); r.status != http.StatusOK {
 		t.Errorf("valid token once the wait is over: got %d, want 200", r.status)
 	}
@@ -335,8 +336,10 @@ func TestAPI8SecurityMisconfiguration(t *testing.T) {
 
 	t.Run("TLS 1.1 refused", func(t *testing.T) {
 		tr := h.ts.Client().Transport.(*http.Transport).Clone()
-		tr.TLSClientConfig.MaxVersion = 0x0302
-		tr.TLSClientConfig.MinVersion = 0x0301
+		// The client offers only TLS 1.0 and 1.1 on purpose: the server
+		// must reject them.
+		tr.TLSClientConfig.MaxVersion = tls.VersionTLS11 // #nosec G402 -- see above
+		tr.TLSClientConfig.MinVersion = tls.VersionTLS10 // #nosec G402 -- see above
 		if _, err := (&http.Client{Transport: tr}).Get(h.ts.URL + "/healthz"); err == nil {
 			t.Error("TLS 1.1 handshake: got no error")
 		}

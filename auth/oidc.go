@@ -144,7 +144,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > maxJWTBytes {
 		return nil, invalid("token of %d bytes", len(raw))
 	}
-	jws, err := jose.ParseSigned(raw, allowedAlgorithms)
+	jws, err := jose.ParseSignedCompact(raw, allowedAlgorithms)
 	if err != nil {
 		return nil, invalid("parse: %v", err)
 	}

@@ -43,7 +43,7 @@ func newIssuer(t *testing.T) *issuer {
 	iss := &issuer{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /pool/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"issuer": iss.url, "jwks_uri": iss.srv.URL + "/pool/jwks.json"})
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": iss.url, "jwks_uri": iss.srv.URL + "/pool/jwks.json"})
 	})
 	mux.HandleFunc("GET /pool/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		iss.mu.Lock()
@@ -53,7 +53,7 @@ func newIssuer(t *testing.T) *issuer {
 		for _, k := range iss.keys {
 			set.Keys = append(set.Keys, k.Public())
 		}
-		json.NewEncoder(w).Encode(set)
+		_ = json.NewEncoder(w).Encode(set)
 	})
 	iss.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(iss.srv.Close)

@@ -96,14 +96,15 @@ func VerifyPassword(hash, password string) error {
 		return fmt.Errorf("auth: verify password: salt: %w", err)
 	}
 	want, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(want) < 16 {
+	if err != nil || len(want) < 16 || len(want) > 64 {
 		return errors.New("auth: verify password: malformed key")
 	}
+	keyLen := uint32(len(want)) // #nosec G115 -- between 16 and 64, checked above
 	if len(password) > MaxPasswordBytes {
 		return ErrPasswordMismatch
 	}
 
-	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
+	got := argon2.IDKey([]byte(password), salt, time, memory, threads, keyLen)
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrPasswordMismatch
 	}

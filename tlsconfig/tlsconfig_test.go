@@ -60,8 +60,12 @@ func TestReload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(certFile, certPEM, 0o600)
-		os.WriteFile(keyFile, keyPEM, 0o600)
+		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	write()
 	c, generated, err := tlsconfig.Load(tlsconfig.Options{CertFile: certFile, KeyFile: keyFile})
@@ -79,7 +83,9 @@ func TestReload(t *testing.T) {
 	if c.Leaf().SerialNumber.Cmp(first) == 0 {
 		t.Error("reload kept the old certificate")
 	}
-	os.WriteFile(keyFile, []byte("garbage"), 0o600)
+	if err := os.WriteFile(keyFile, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Reload(); err == nil {
 		t.Error("reload of a broken key: got no error")
 	}
