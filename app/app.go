@@ -194,7 +194,6 @@ func (a *App) User(ctx context.Context, name string, create bool) (*whispersync.
 
 // Recover queues again the memos whose message a crash may have lost.
 func (a *App) Recover(ctx context.Context) error {
-	a.startKeySchedule(ctx) // serve is the one caller: the schedule runs with it
 	_, err := a.Pipeline.Recover(ctx, 0)
 	return err
 }

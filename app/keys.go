@@ -477,10 +477,10 @@ func (a *App) keyOwners(ctx context.Context) ([]string, error) {
 	return owners, nil
 }
 
-// startKeySchedule runs the key and secret schedule in the background until
+// StartKeySchedule runs the key and secret schedule in the background until
 // Close: it rotates the key-encryption key when due, finishes rewrap passes
 // (also those due to a rotation by another process), and rotates secrets.
-func (a *App) startKeySchedule(ctx context.Context) {
+func (a *App) StartKeySchedule(ctx context.Context) {
 	if a.keys.stop != nil {
 		return
 	}

@@ -180,6 +180,8 @@ func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler 
 	})
 	wg.Go(func() { handler.Run(ctx) })
 	wg.Go(func() { a.RunBackupSchedule(ctx) })
+	wg.Go(func() { a.RunDetection(ctx, m.DataDir, 0) })
+	a.StartKeySchedule(ctx)
 	if certs != nil {
 		wg.Go(func() { reloadOnHangup(ctx, certs, log) })
 	}
