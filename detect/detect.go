@@ -333,8 +333,13 @@ func (e *Engine) ObserveDeadLetters(depth int, oldest time.Duration, now time.Ti
 // seal.Metrics gives. A count below the last one means the counters
 // restarted, and is taken as the count since then.
 func (e *Engine) ObserveKeyUsage(uses map[string]uint64, now time.Time) {
+	// Either map may come back nil from stored state, for example when it
+	// was empty when saved.
 	if e.state.KeyUses == nil {
-		e.state.KeyUses, e.state.KeyAverage = map[string]uint64{}, map[string]float64{}
+		e.state.KeyUses = map[string]uint64{}
+	}
+	if e.state.KeyAverage == nil {
+		e.state.KeyAverage = map[string]float64{}
 	}
 	for key, n := range uses {
 		last, seen := e.state.KeyUses[key]
