@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -179,8 +180,8 @@ func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler 
 		}
 	})
 	wg.Go(func() { handler.Run(ctx) })
-	wg.Go(func() { a.RunBackupSchedule(ctx) })
-	wg.Go(func() { a.RunDetection(ctx, m.DataDir, 0) })
+	wg.Go(guard(log, "backup schedule", func() { a.RunBackupSchedule(ctx) }))
+	wg.Go(guard(log, "detection", func() { a.RunDetection(ctx, m.DataDir, 0) }))
 	a.StartKeySchedule(ctx)
 	if certs != nil {
 		wg.Go(func() { reloadOnHangup(ctx, certs, log) })
@@ -246,4 +247,17 @@ func checkLoopback(addr string) error {
 		return usagef("--listen %s is not a loopback address: --insecure-http serves plain HTTP only on 127.0.0.1 or ::1; drop it to serve HTTPS", addr)
 	}
 	return nil
+}
+
+// guard runs a background job so that a panic in it is logged with its
+// stack and stops only that job, not the server and the memos in flight.
+func guard(log *slog.Logger, job string, run func()) func() {
+	return func() {
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("background job failed and stopped", "job", job, "panic", v, "stack", string(debug.Stack()))
+			}
+		}()
+		run()
+	}
 }
