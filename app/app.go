@@ -18,6 +18,7 @@ import (
 	"github.com/whispersync/whispersync/classify"
 	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/pipeline"
+	"github.com/whispersync/whispersync/respond"
 	"github.com/whispersync/whispersync/seal"
 	"github.com/whispersync/whispersync/secrets"
 	"github.com/whispersync/whispersync/sqlite"
@@ -43,6 +44,8 @@ type Config struct {
 	// Backup configures backups, Residency the allowed regions.
 	Backup    BackupConfig
 	Residency ResidencyConfig
+	// Response configures notifiers and automatic actions.
+	Response respond.Config
 }
 
 // App is an open data directory.
@@ -59,8 +62,9 @@ type App struct {
 	// Secrets is the encrypted secret store.
 	Secrets *secrets.Store
 
-	keys *keyState
-	ops  ops
+	keys     *keyState
+	ops      ops
+	response respond.Config
 }
 
 // Open opens or creates the data directory and key file named by cfg.
@@ -96,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		notice("created key file " + cfg.KeyFile + ": back it up apart from the data directory; without it the data cannot be read")
 	}
 
-	a := &App{Keyring: kr, Logger: cfg.Logger}
+	a := &App{Keyring: kr, Logger: cfg.Logger, response: cfg.Response}
 	if err := a.open(ctx, cfg); err != nil {
 		return nil, errors.Join(err, a.Close())
 	}

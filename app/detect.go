@@ -112,23 +112,18 @@ func (a *App) ArchiveFinding(ctx context.Context, actor pipeline.Actor, id strin
 }
 
 // DetectionFacts returns the state of detection for the compliance check.
-// NOTE: no notifier is configured anywhere yet, so Notifiers is always 0
-// and the notifier check fails with its remediation.
 func (a *App) DetectionFacts(ctx context.Context) *check.Detection {
 	state, err := a.Findings().State(ctx)
 	if err != nil {
 		a.Logger.Warn("read detection state failed", "err", err)
 		return nil
 	}
-	return &check.Detection{Enabled: !state.LastRun.IsZero(), Interval: DefaultDetectionInterval, LastRun: state.LastRun}
+	return &check.Detection{Enabled: !state.LastRun.IsZero(), Interval: DefaultDetectionInterval, LastRun: state.LastRun, Notifiers: len(a.response.Channels())}
 }
 
-// RunDetection runs ScanFindings every interval until ctx ends, logging
+// RunDetection runs ScanFindings every interval until ctx ends, then
+// Respond, which acts on the findings and publishes them, logging
 // failures.
-//
-// NOTE: serve must start it (go a.RunDetection(ctx, dataDir, 0)); until it
-// does, detection runs only through whispersync findings scan, from cron or
-// a systemd timer.
 func (a *App) RunDetection(ctx context.Context, dataDir string, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultDetectionInterval
@@ -139,6 +134,9 @@ func (a *App) RunDetection(ctx context.Context, dataDir string, interval time.Du
 	for {
 		if _, err := a.ScanFindings(ctx, dataDir, detect.Thresholds{}); err != nil && ctx.Err() == nil {
 			log.Error("detection run failed", "err", err)
+		}
+		if _, err := a.Respond(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
+			log.Error("response run failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
