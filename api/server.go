@@ -129,6 +129,10 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/review", s.authed(whispersync.ScopeMemosRead, s.handleListReview))
 	s.mux.Handle("POST /v1/review/{id}", s.authed(whispersync.ScopeMemosWrite, s.handleAssign))
 
+	s.mux.Handle("GET /v1/privacy/export", s.authed(whispersync.ScopeMemosRead, s.handleExport))
+	s.mux.Handle("POST /v1/privacy/erase", s.authed(whispersync.ScopeMemosWrite, s.handleEraseSelf))
+
+	s.mux.Handle("POST /v1/admin/users/{name}/erase", s.authed(whispersync.ScopeAdmin, s.handleEraseUser))
 	s.mux.Handle("GET /v1/admin/dlq", s.authed(whispersync.ScopeAdmin, s.handleListDLQ))
 	s.mux.Handle("POST /v1/admin/dlq/redrive", s.authed(whispersync.ScopeAdmin, s.handleRedrive))
 	s.mux.Handle("GET /v1/admin/metrics", s.authed(whispersync.ScopeAdmin, s.handleMetrics))

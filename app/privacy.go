@@ -35,9 +35,6 @@ func (a *App) Pseudonym(userID string) string {
 // one JSON file per table with every item opened, and the original
 // transcripts, including rejected input, under transcripts/ and
 // quarantine/.
-//
-// NOTE: the HTTP API serves this through the api package, which must call
-// ExportUser with the authenticated user; no route exists yet.
 func (a *App) ExportUser(ctx context.Context, actor pipeline.Actor, user *whispersync.User, w io.Writer) error {
 	if err := a.audit(ctx, actor, "privacy.export", "user:"+user.ID); err != nil {
 		return err
