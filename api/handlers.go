@@ -95,6 +95,11 @@ func readTranscript(r *http.Request) ([]byte, string, error) {
 			}
 			if name := part.FormName(); name == "file" || name == "transcript" {
 				raw, err := io.ReadAll(part)
+				var tooLarge *http.MaxBytesError
+				if err != nil && !errors.As(err, &tooLarge) {
+					// A body cut off before its closing boundary.
+					return nil, "", whispersync.Errorf(whispersync.EINVALID, "invalid multipart body: the %s part ends early (%v): send the whole form with its closing boundary", name, err)
+				}
 				source := part.FileName()
 				if source == "" {
 					source = "upload"
@@ -103,7 +108,7 @@ func readTranscript(r *http.Request) ([]byte, string, error) {
 			}
 		}
 	}
-	return nil, "", whispersync.Errorf(whispersync.EINVALID, "unsupported content type %q: send text/plain or multipart/form-data", mediaType)
+	return nil, "", whispersync.Errorf(errUnsupportedMedia, "unsupported content type %q: send text/plain or multipart/form-data", mediaType)
 }
 
 func (s *Server) handleListMemos(w http.ResponseWriter, r *http.Request) {

@@ -295,6 +295,7 @@ type errorDetail struct {
 const (
 	errMethodNotAllowed = "method_not_allowed"
 	errURITooLong       = "uri_too_long"
+	errUnsupportedMedia = "unsupported_media_type"
 	errHeadersTooLarge  = "headers_too_large"
 )
 
@@ -311,6 +312,7 @@ var statusOf = map[string]int{
 	auth.ERATELIMITED:         http.StatusTooManyRequests,
 	errMethodNotAllowed:       http.StatusMethodNotAllowed,
 	errURITooLong:             http.StatusRequestURITooLong,
+	errUnsupportedMedia:       http.StatusUnsupportedMediaType,
 	errHeadersTooLarge:        http.StatusRequestHeaderFieldsTooLarge,
 }
 
