@@ -17,6 +17,7 @@ import (
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/pipeline"
+	"github.com/whispersync/whispersync/respond"
 )
 
 // Main is the program. Tests build one with their own streams and
@@ -68,6 +69,8 @@ func commands() []command {
 		{"blocklist", "block IP addresses and principals at the API edge", runBlocklist},
 		{"audit", "verify the audit log against its signed digests, and search it", runAudit},
 		{"findings", "run the threat detectors and list, show and archive findings", runFindings},
+		{"notify", "list and test the notifiers, and publish findings", runNotify},
+		{"responses", "list and undo automatic responses to findings", runResponses},
 		{"check", "evaluate the pre-deployment security checklist", runCheck},
 		{"keys", "show, rotate, retire and schedule the encryption keys", runKeys},
 		{"secrets", "set, get, list, rotate and delete stored secrets", runSecrets},
@@ -218,6 +221,9 @@ func (m *Main) logger() *slog.Logger {
 func (m *Main) open(ctx context.Context) (*app.App, error) {
 	cfg, err := m.config()
 	if err != nil {
+		return nil, err
+	}
+	if cfg.Response, err = respond.ParseConfig(m.Getenv); err != nil {
 		return nil, err
 	}
 	return app.Open(ctx, cfg)
