@@ -59,8 +59,8 @@ type RespondResult struct {
 // and those just acted on at once, the others in one digest per channel
 // every publication interval. A finding already published goes out again
 // only when its count or severity changed. A channel that still fails
-// after its retries becomes a response.delivery_failed finding; Respond
-// itself fails only on a storage or audit error.
+// after its retries becomes a response.delivery_failed finding. Respond
+// itself returns an error only when storage, the audit trail or ctx fails.
 func (a *App) Respond(ctx context.Context, now time.Time) (RespondResult, error) {
 	res := RespondResult{Failed: map[string]string{}}
 	findings, responses := a.Findings(), a.Responses()
@@ -174,11 +174,12 @@ func (a *App) publish(ctx context.Context, res *RespondResult, pending []detect.
 }
 
 // act takes the actions of kinds that f's principal allows. A source
-// address can be blocked; a user, or the owner of a token, can be locked
-// and have its tokens suspended; a session, service account or OIDC
-// principal can be suspended itself. Actions already in force, such as a
-// lock an operator set, are skipped, so that undoing a response never
-// undoes an operator's decision.
+// address can be blocked. A user, or the owner of a token, can be locked
+// and have its tokens suspended. A session, service account or OIDC
+// principal can be suspended itself.
+//
+// Actions already in force, such as a lock an operator set, are skipped,
+// so that undoing a response never undoes an operator's decision.
 func (a *App) act(ctx context.Context, f detect.Finding, kinds []respond.Action, now time.Time) ([]respond.Response, error) {
 	if len(kinds) == 0 {
 		return nil, nil

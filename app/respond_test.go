@@ -26,7 +26,7 @@ import (
 const hookSigningKey = "app-test-hook-signing-canary"
 
 // hookReceiver is a local HTTPS webhook receiver that verifies each
-// delivery's signature and answers with status.
+// delivery's signature and responds with status.
 type hookReceiver struct {
 	srv *httptest.Server
 

@@ -79,6 +79,7 @@ func (e *Email) session(c *smtp.Client, host, password string, d Digest) error {
 	if err := c.Hello("whispersync"); err != nil {
 		return fmt.Errorf("hello: %w", err)
 	}
+
 	if ok, _ := c.Extension("STARTTLS"); !ok {
 		return Permanent(errors.New("the relay does not offer STARTTLS, so nothing was sent"))
 	}
@@ -91,12 +92,14 @@ func (e *Email) session(c *smtp.Client, host, password string, d Digest) error {
 	if err := c.StartTLS(tc); err != nil {
 		return fmt.Errorf("starttls: %w", err)
 	}
+
 	if e.cfg.User != "" {
 		// net/smtp's PLAIN refuses to send credentials without TLS.
 		if err := c.Auth(smtp.PlainAuth("", e.cfg.User, password, host)); err != nil {
 			return Permanent(fmt.Errorf("authenticate as %s: %w", e.cfg.User, err))
 		}
 	}
+
 	if err := c.Mail(e.cfg.From); err != nil {
 		return fmt.Errorf("mail from: %w", err)
 	}
@@ -105,6 +108,7 @@ func (e *Email) session(c *smtp.Client, host, password string, d Digest) error {
 			return fmt.Errorf("rcpt to: %w", err)
 		}
 	}
+
 	w, err := c.Data()
 	if err != nil {
 		return fmt.Errorf("data: %w", err)

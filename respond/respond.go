@@ -8,10 +8,12 @@
 // never from a setting, so a rotated secret takes effect at the next
 // delivery: the Slack incoming-webhook URL, the SMTP password and the
 // webhook signing key are named by secret, as in
-// WHISPERSYNC_NOTIFY_SLACK=secret:slack-webhook. HTTP deliveries go
-// through the SSRF-safe client of package safehttp, limited to the hosts of
-// Config.AllowHosts; the SMTP connection is dialled under the same address
-// rules and must upgrade with STARTTLS before it authenticates.
+// WHISPERSYNC_NOTIFY_SLACK=secret:slack-webhook.
+//
+// HTTP deliveries go through the SSRF-safe client of package safehttp,
+// limited to the hosts of Config.AllowHosts. The SMTP connection is dialled
+// under the same address rules, and it must upgrade with STARTTLS before it
+// authenticates.
 //
 // # Delivery
 //

@@ -29,7 +29,7 @@ const (
 	hookKey      = "hook-canary-signing-key"
 )
 
-// receiver is a local HTTPS server that records each request and answers
+// receiver is a local HTTPS server that records each request and responds
 // with the next status of statuses, then 200.
 type receiver struct {
 	srv *httptest.Server

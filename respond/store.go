@@ -24,9 +24,9 @@ const (
 	digestKey = "digest"
 )
 
-// Mark is what has been done about one finding: the count and severity it
-// had when it was last published and when it was last acted on. A finding
-// is published or acted on again only when one of them changed.
+// Mark records the count and severity a finding had when it was last
+// published and when it was last acted on. A finding is published or acted
+// on again only when one of them changed.
 type Mark struct {
 	FindingID         string          `json:"finding_id"`
 	PublishedCount    int             `json:"published_count,omitempty"`
@@ -51,8 +51,9 @@ type Response struct {
 	ID        string `json:"id"`
 	FindingID string `json:"finding_id"`
 	Kind      Action `json:"kind"`
-	// Target is what the action reached: "user:ID" for a lock,
-	// "principal:KIND:ID" or "ip:ADDRESS" for a block-list entry.
+	// Target names the account, principal or address acted on: "user:ID"
+	// for a lock, "principal:KIND:ID" or "ip:ADDRESS" for a block-list
+	// entry.
 	Target   string    `json:"target"`
 	At       time.Time `json:"at"`
 	UndoneAt time.Time `json:"undone_at,omitzero"`

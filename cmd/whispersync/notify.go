@@ -113,8 +113,11 @@ func (m *Main) notifyTest(ctx context.Context, notifiers []respond.Notifier, onl
 		}
 		fmt.Fprintf(m.Stdout, "%-8s delivered\n", n.Channel())
 	}
+	if sent == 0 && only != "" {
+		return usagef("no notifier named %q is configured\nhint: whispersync notify list shows the configured channels", only)
+	}
 	if sent == 0 {
-		return usagef("no notifier to test%s\nhint: whispersync notify list shows the configured channels", map[bool]string{true: " named " + only}[only != ""])
+		return usagef("no notifier is configured\nhint: set WHISPERSYNC_NOTIFY_SLACK, WHISPERSYNC_NOTIFY_SMTP or WHISPERSYNC_NOTIFY_HOOK (docs/security.md)")
 	}
 	if len(failed) > 0 {
 		return errors.New("delivery failed on " + strings.Join(failed, ", "))
