@@ -97,7 +97,7 @@ func TestRetentionDeletesOldDays(t *testing.T) {
 		retention time.Duration
 		days      int // days the clock advances after each append
 		// want are the files left when the clock reads 2026-12-29 12:00.
-		want      []string
+		want []string
 	}{
 		{"default keeps 30 days", 0, 1, []string{
 			"conn-2026-11-29.jsonl", "conn-2026-11-30.jsonl", "conn-2026-12-01.jsonl", "conn-2026-12-02.jsonl", "conn-2026-12-03.jsonl", "conn-2026-12-04.jsonl", "conn-2026-12-05.jsonl",
