@@ -21,7 +21,9 @@ import (
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/auth"
+	"github.com/whispersync/whispersync/connlog"
 	"github.com/whispersync/whispersync/internal/ids"
+	"github.com/whispersync/whispersync/metrics"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/ratelimit"
 )
@@ -47,6 +49,16 @@ type Options struct {
 	// OIDC, when set, accepts bearer JWTs it verifies.
 	OIDC *auth.Verifier
 	Edge EdgeLimits
+	// Metrics counts requests and exports the security metrics; default
+	// metrics over the app's stores.
+	Metrics *metrics.Metrics
+	// Series holds the dashboard's time series; default one in memory.
+	Series *metrics.Series
+	// ConnLog, when set, receives a record of every request.
+	ConnLog *connlog.Log
+	// AdminUsers are the users whose login sessions may see the security
+	// dashboard and the metrics.
+	AdminUsers []string
 }
 
 // Server is the HTTP API over one open data directory.
@@ -59,6 +71,8 @@ type Server struct {
 	principal *ratelimit.Limiter
 	anonymous *ratelimit.Limiter
 	blocks    blocklist
+	metrics   *metrics.Metrics
+	series    *metrics.Series
 
 	touchMu sync.Mutex
 	touched map[string]time.Time
@@ -86,6 +100,12 @@ func NewServer(a *app.App, opts Options) (*Server, error) {
 		opts.CORS = DefaultCORS
 	}
 	opts.Edge = opts.Edge.withDefaults()
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(metrics.AppSources(a))
+	}
+	if opts.Series == nil {
+		opts.Series, _ = metrics.NewSeries("") // in memory: cannot fail
+	}
 
 	c, err := opts.CORS.compile()
 	if err != nil {
@@ -103,6 +123,7 @@ func NewServer(a *app.App, opts Options) (*Server, error) {
 	s := &Server{
 		app: a, log: opts.Logger, mux: http.NewServeMux(), opts: opts, cors: c,
 		principal: principal, anonymous: anonymous, touched: make(map[string]time.Time),
+		metrics: opts.Metrics, series: opts.Series,
 	}
 	if err := s.ReloadBlocklist(context.Background()); err != nil {
 		return nil, err
@@ -136,6 +157,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/admin/dlq", s.authed(whispersync.ScopeAdmin, s.handleListDLQ))
 	s.mux.Handle("POST /v1/admin/dlq/redrive", s.authed(whispersync.ScopeAdmin, s.handleRedrive))
 	s.mux.Handle("GET /v1/admin/metrics", s.authed(whispersync.ScopeAdmin, s.handleMetrics))
+	s.dashboardRoutes()
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, whispersync.Errorf(whispersync.ENOTFOUND, "no route for %s %s: see the API section of the README", r.Method, r.URL.Path))
@@ -196,7 +218,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	var in *countingBody
+	if r.Body != nil && r.Body != http.NoBody {
+		in = &countingBody{ReadCloser: r.Body}
+		r.Body = in
+	}
 	s.serve(rec, r)
+	s.observe(r, rec, in, start)
 	s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 }
 
@@ -245,7 +273,14 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limi
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status  int
+	written int64
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.written += int64(n)
+	return n, err
 }
 
 func (r *statusRecorder) WriteHeader(code int) {

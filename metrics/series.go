@@ -63,9 +63,11 @@ type Point struct {
 
 // RangeSeries is the points of one range, oldest first.
 type RangeSeries struct {
-	Name        string  `json:"name"`
-	StepSeconds int     `json:"step_seconds"`
-	Points      []Point `json:"points"`
+	Name        string `json:"name"`
+	StepSeconds int    `json:"step_seconds"`
+	// Capacity is the most points the range keeps.
+	Capacity int     `json:"capacity"`
+	Points   []Point `json:"points"`
 }
 
 // Snapshot is the body of GET /v1/admin/dashboard/series.
@@ -220,7 +222,7 @@ func (s *Series) Snapshot(now time.Time) Snapshot {
 		}
 	}
 	for i, r := range s.ranges {
-		rs := RangeSeries{Name: r.Name, StepSeconds: int(r.Step / time.Second), Points: make([]Point, len(s.points[i]))}
+		rs := RangeSeries{Name: r.Name, StepSeconds: int(r.Step / time.Second), Capacity: r.Points, Points: make([]Point, len(s.points[i]))}
 		for j, p := range s.points[i] {
 			rs.Points[j] = Point{Time: p.Time, Values: clone(p.Values)}
 		}
