@@ -156,7 +156,7 @@ func insertFloorRows(db *sql.DB, tables []string, i int, body []byte) error {
 func benchWorkers() int {
 	n, err := strconv.Atoi(os.Getenv("BENCH_WORKERS"))
 	if err != nil {
-		return 16
+		return 64
 	}
 	return n
 }

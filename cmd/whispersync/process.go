@@ -53,7 +53,7 @@ func runProcess(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlags("process", "process [--user NAME] [--json] [--workers N] PATH...\n\nProcesses transcript files, and the .txt files of folders (recursively), through\nthe whole pipeline: validation, encryption, queue, classification and the agents.\nThe source files are never modified.", processExamples)
 	userName := fs.String("user", defaultUser(m.Getenv), "whose memos these are (env WHISPERSYNC_USER); created on first use")
 	asJSON := fs.Bool("json", false, "print one JSON object per file (JSON Lines) instead of a table")
-	workers := fs.Int("workers", 16, "how many files are read and submitted at once")
+	workers := fs.Int("workers", 64, "how many files are read and submitted at once")
 	quiet := fs.Bool("quiet", false, "print no progress")
 	paths, err := parse(fs, args)
 	if err != nil {
@@ -164,7 +164,9 @@ func processFiles(ctx context.Context, m *Main, a *app.App, owner string, files 
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	var submitted atomic.Bool
 	workerDone := make(chan error, 1)
-	opts := pipeline.WorkerOptions{Idle: 20 * time.Millisecond, OnDone: func(string, string, whispersync.MemoStatus) { progress.processed.Add(1) }}
+	// Measured on 2 cores: more memos in flight hide fsync latency, up to
+	// about 96; beyond that the runs got no faster (docs/benchmarks.md).
+	opts := pipeline.WorkerOptions{Concurrency: 96, Idle: 20 * time.Millisecond, OnDone: func(string, string, whispersync.MemoStatus) { progress.processed.Add(1) }}
 	go func() {
 		_, err := a.Pipeline.DrainAfter(workerCtx, opts, submitted.Load)
 		workerDone <- err
