@@ -31,6 +31,10 @@ type Config struct {
 	// KeyFile holds the key-encryption keys. It must live outside DataDir,
 	// so that a copy of the data directory alone reveals nothing.
 	KeyFile string
+	// PassphraseFile, when set, holds the passphrase that protects the key
+	// file; it overrides WHISPERSYNC_PASSPHRASE_FILE and a systemd
+	// credential.
+	PassphraseFile string
 	// MaxReceives is how often a message is delivered before it moves to
 	// the dead-letter queue; default 5.
 	MaxReceives int

@@ -89,7 +89,10 @@ type keyState struct {
 // the plaintext key file otherwise.
 func openKeyring(cfg Config) (*seal.Keyring, bool, KeySource, error) {
 	src := KeySource{Kind: "key file", KeyFile: cfg.KeyFile}
-	src.PassphraseFile = os.Getenv(PassphraseFileEnv)
+	src.PassphraseFile = cfg.PassphraseFile
+	if src.PassphraseFile == "" {
+		src.PassphraseFile = os.Getenv(PassphraseFileEnv)
+	}
 	if src.PassphraseFile != "" {
 		src.Kind = "passphrase file"
 	} else if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {

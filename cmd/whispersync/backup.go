@@ -137,7 +137,7 @@ func (m *Main) config() (app.Config, error) {
 		return app.Config{}, err
 	}
 	return app.Config{
-		DataDir: m.DataDir, KeyFile: m.KeyFile, Logger: m.logger(),
+		DataDir: m.DataDir, KeyFile: m.KeyFile, PassphraseFile: m.PassphraseFile, Logger: m.logger(),
 		Notice: func(s string) { fmt.Fprintln(m.Stderr, "whispersync: "+s) },
 		Backup: bc, Residency: rc,
 	}, nil

@@ -29,9 +29,10 @@ type Main struct {
 	Getenv func(string) string
 
 	// Global flags.
-	DataDir string
-	KeyFile string
-	Verbose bool
+	DataDir        string
+	KeyFile        string
+	PassphraseFile string
+	Verbose        bool
 
 	// Ready, when set, receives the HTTP address once serve listens.
 	Ready func(addr string)
@@ -89,6 +90,10 @@ Global flags (before the command):
   --data-dir DIR   data directory (env WHISPERSYNC_DATA_DIR; default %s)
   --key-file FILE  key-encryption key file, kept outside the data directory
                    (env WHISPERSYNC_KEY_FILE; default %s)
+  --passphrase-file FILE
+                   file holding the passphrase that protects the key file
+                   (env WHISPERSYNC_PASSPHRASE_FILE; or the systemd
+                   credential whispersync-passphrase)
   -v               log debug details to stderr
 
 Commands:
@@ -107,6 +112,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&m.DataDir, "data-dir", m.env("WHISPERSYNC_DATA_DIR", defaultDataDir(m.Getenv)), "")
 	fs.StringVar(&m.KeyFile, "key-file", m.env("WHISPERSYNC_KEY_FILE", defaultKeyFile(m.Getenv)), "")
+	fs.StringVar(&m.PassphraseFile, "passphrase-file", m.Getenv("WHISPERSYNC_PASSPHRASE_FILE"), "")
 	fs.BoolVar(&m.Verbose, "v", false, "")
 	fs.Usage = func() { m.usage(m.Stderr) }
 	if err := fs.Parse(args); err != nil {

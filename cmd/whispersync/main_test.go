@@ -475,3 +475,27 @@ func TestMissingKeyFileWithExistingDataIsRefused(t *testing.T) {
 		t.Error("a new key file was created for existing data")
 	}
 }
+
+func TestPassphraseFileFlag(t *testing.T) {
+	env := testEnv(t)
+	pass := filepath.Join(t.TempDir(), "passphrase")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, env, "--passphrase-file", pass, "memos", "list"); code != 0 {
+		t.Fatalf("first run with a passphrase: exit %d, stderr %s", code, stderr)
+	}
+	key, err := os.ReadFile(env["WHISPERSYNC_KEY_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(key), "argon2id") {
+		t.Errorf("key file is not passphrase-protected:\n%s", key)
+	}
+	if code, _, _ := run(t, env, "memos", "list"); code == 0 {
+		t.Error("a passphrase-protected key file opened without the passphrase")
+	}
+	if code, _, stderr := run(t, env, "--passphrase-file", pass, "memos", "list"); code != 0 {
+		t.Errorf("second run with the passphrase: exit %d, stderr %s", code, stderr)
+	}
+}
