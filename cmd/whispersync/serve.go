@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"github.com/whispersync/whispersync/api"
 	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/auth"
+	"github.com/whispersync/whispersync/connlog"
+	"github.com/whispersync/whispersync/metrics"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/ratelimit"
 	"github.com/whispersync/whispersync/tlsconfig"
@@ -27,6 +30,7 @@ import (
 const serveExamples = `  whispersync serve
   whispersync serve --listen 0.0.0.0:8443 --tls-cert /etc/whispersync/cert.pem --tls-key /etc/whispersync/key.pem
   whispersync serve --insecure-http --listen 127.0.0.1:8080
+  whispersync serve --admin-users alice --metrics-listen 127.0.0.1:9090
   whispersync serve --oidc-issuer https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123 --oidc-client-id 4v1h2example
   TOKEN=$(whispersync tokens create --user alice)
   curl --cacert ~/.local/share/whispersync/tls/localhost.crt -H "Authorization: Bearer $TOKEN" --data-binary @memo.txt https://localhost:8080/v1/memos
@@ -43,6 +47,8 @@ type serveFlags struct {
 	burst, anonBurst, daily   int
 	oidcIssuer, oidcClients   string
 	oidcTokenUse, oidcScopes  string
+	metricsListen, adminUsers string
+	connRetention             time.Duration
 }
 
 func runServe(ctx context.Context, m *Main, args []string) error {
@@ -64,8 +70,19 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&f.oidcClients, "oidc-client-id", "", "comma-separated app client ids accepted as aud or client_id")
 	fs.StringVar(&f.oidcTokenUse, "oidc-token-use", "access", "required token_use claim (Cognito: access or id), empty for any")
 	fs.StringVar(&f.oidcScopes, "oidc-default-scopes", "memos:read,memos:write", "scopes of an OIDC token without a scope claim")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "also serve /metrics without authentication on this loopback address, such as 127.0.0.1:9090")
+	fs.StringVar(&f.adminUsers, "admin-users", "", "comma-separated users whose login sessions may open the security dashboard")
+	fs.DurationVar(&f.connRetention, "connection-log-retention", connlog.DefaultRetention, "how long the connection log under DATA_DIR/connections is kept")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if f.metricsListen != "" {
+		if err := checkLoopback(f.metricsListen); err != nil {
+			return usagef("--metrics-listen %s: serves metrics without authentication, so only on a loopback address such as 127.0.0.1:9090", f.metricsListen)
+		}
+	}
+	if f.connRetention < 24*time.Hour {
+		return usagef("--connection-log-retention %s is under a day: the log keeps one file a day", f.connRetention)
 	}
 	if f.insecureHTTP {
 		if f.certFile != "" || f.keyFile != "" {
@@ -87,7 +104,16 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if err := a.Recover(ctx); err != nil {
 		return err
 	}
-	handler, err := newAPI(a, f, log)
+	conns, err := connlog.Open(connlog.Options{Dir: filepath.Join(m.DataDir, "connections"), Retention: f.connRetention, Logger: log.With("component", "connlog")})
+	if err != nil {
+		return err
+	}
+	defer conns.Close()
+	series, err := metrics.NewSeries(filepath.Join(m.DataDir, "metrics", "series.json"))
+	if err != nil {
+		return err
+	}
+	handler, err := newAPI(a, f, log, api.Options{ConnLog: conns, Series: series, Metrics: metrics.New(metrics.AppSources(a))})
 	if err != nil {
 		return err
 	}
@@ -106,15 +132,15 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	return m.serveHTTP(ctx, a, f, handler, certs, log)
 }
 
-// newAPI builds the API server from the flags.
-func newAPI(a *app.App, f serveFlags, log *slog.Logger) (*api.Server, error) {
-	opts := api.Options{
-		Logger:    log.With("component", "api"),
-		TLS:       !f.insecureHTTP,
-		CORS:      api.DefaultCORS,
-		Principal: ratelimit.Config{Rate: f.rate, Burst: f.burst, Daily: f.daily},
-		Anonymous: ratelimit.Config{Rate: f.anonRate, Burst: f.anonBurst},
-	}
+// newAPI builds the API server from the flags and opts, which carries the
+// metrics, the series and the connection log.
+func newAPI(a *app.App, f serveFlags, log *slog.Logger, opts api.Options) (*api.Server, error) {
+	opts.Logger = log.With("component", "api")
+	opts.TLS = !f.insecureHTTP
+	opts.CORS = api.DefaultCORS
+	opts.Principal = ratelimit.Config{Rate: f.rate, Burst: f.burst, Daily: f.daily}
+	opts.Anonymous = ratelimit.Config{Rate: f.anonRate, Burst: f.anonBurst}
+	opts.AdminUsers = splitList(f.adminUsers)
 	opts.CORS.Origins = splitList(f.corsOrigins)
 	opts.CORS.AllowCredentials = f.corsCredentials
 	if err := opts.CORS.Validate(); err != nil {
@@ -171,6 +197,15 @@ func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler 
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 
+	if f.metricsListen != "" {
+		stop, err := serveMetrics(ctx, f.metricsListen, handler.Metrics(), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fmt.Fprintf(m.Stderr, "whispersync: serving metrics on http://%s/metrics\n", f.metricsListen)
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -182,6 +217,9 @@ func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler 
 	wg.Go(func() { handler.Run(ctx) })
 	wg.Go(guard(log, "backup schedule", func() { a.RunBackupSchedule(ctx) }))
 	wg.Go(guard(log, "detection", func() { a.RunDetection(ctx, m.DataDir, 0) }))
+	wg.Go(guard(log, "dashboard series", func() {
+		handler.Series().Run(ctx, handler.Metrics(), metrics.DefaultSampleInterval, log.With("component", "metrics"))
+	}))
 	a.StartKeySchedule(ctx)
 	if certs != nil {
 		wg.Go(func() { reloadOnHangup(ctx, certs, log) })
@@ -211,6 +249,42 @@ func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler 
 	}
 	fmt.Fprintln(m.Stderr, "whispersync: stopped")
 	return err
+}
+
+// serveMetrics serves m on addr, a loopback address, without
+// authentication, until the returned function is called.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	return func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdown); err != nil {
+			log.Warn("stop metrics listener failed", "err", err)
+		}
+		<-done
+	}, nil
 }
 
 // reloadOnHangup reloads the certificate on every SIGHUP until ctx ends.
