@@ -85,7 +85,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// observe records an answered request in the metrics and the connection
+// observe records a handled request in the metrics and the connection
 // log. The route is the matched pattern, never the path, which may name a
 // memo.
 func (s *Server) observe(r *http.Request, rec *statusRecorder, in *countingBody, start time.Time) {

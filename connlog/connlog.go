@@ -1,5 +1,5 @@
 // Package connlog keeps the connection log, in the role of a VPC flow log:
-// one JSON line per request the server answers, with the peer address, the
+// one JSON line per request the server handles, with the peer address, the
 // TLS version, the bytes in and out, the duration and the status.
 //
 // # Format

@@ -7,12 +7,11 @@
 // Counters are totals since the process started:
 //
 //	whispersync_auth_failures_total{reason}          failed authentication attempts
-//	whispersync_rate_limited_total{kind}             requests refused by a rate limit
-//	whispersync_edge_rejections_total{reason}        requests refused by the edge filter
+//	whispersync_rate_limited_total{kind}             requests rejected by a rate limit
+//	whispersync_edge_rejections_total{reason}        requests rejected by the edge filter
 //	whispersync_key_usage_total{key_id,operation}    key operations, by KEK version or data-key class
 //	whispersync_data_key_cache_lookups_total{result} data-key lookups, hit or miss
-//	whispersync_http_requests_total{route,status}    answered requests
-//	whispersync_http_request_duration_seconds{route,status} a histogram of the same
+//	whispersync_http_request_duration_seconds{route,status} handled requests, a histogram
 //
 // Gauges are read from the stores at scrape time:
 //
@@ -29,6 +28,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"expvar"
 	"fmt"
 	"net/http"
@@ -63,8 +63,8 @@ type Queue interface {
 	ListDeadLetters(ctx context.Context, max int) ([]whispersync.DeadLetter, error)
 }
 
-// Sources are what the metrics read at scrape time. A nil member is left
-// out.
+// Sources are the stores the metrics read at scrape time. A nil member is
+// left out.
 type Sources struct {
 	Sealer   interface{ Metrics() seal.Metrics }
 	Queue    Queue
@@ -109,7 +109,7 @@ func (m *Metrics) Handler() http.Handler {
 // Registry returns the registry, for tests and for adding collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// ObserveRequest counts one answered request. route is the pattern that
+// ObserveRequest counts one handled request. route is the pattern that
 // matched, "" when none did.
 func (m *Metrics) ObserveRequest(route string, status int, d time.Duration) {
 	if route == "" {
@@ -119,7 +119,7 @@ func (m *Metrics) ObserveRequest(route string, status int, d time.Duration) {
 	m.total.Add(1)
 }
 
-// state is what the stores report at one moment.
+// state is a reading of the stores at one moment.
 type state struct {
 	findings     map[[2]string]int // severity, type
 	deadLetters  int
@@ -216,14 +216,7 @@ func (m *Metrics) Sample(ctx context.Context) (Sample, error) {
 	if st.sealerKnown {
 		s.Gauges[SeriesCacheHitRatio] = st.sealer.HitRate()
 	}
-	return s, joinErrors(st.readFailures)
-}
-
-func joinErrors(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w (and %d more)", errs[0], len(errs)-1)
+	return s, errors.Join(st.readFailures...)
 }
 
 // collector reads the counters and the stores at scrape time.
@@ -231,8 +224,8 @@ type collector struct{ m *Metrics }
 
 var (
 	descAuthFailures = prometheus.NewDesc("whispersync_auth_failures_total", "Failed authentication attempts, by reason: password, token, session, service, oidc, blocked.", []string{"reason"}, nil)
-	descRateLimited  = prometheus.NewDesc("whispersync_rate_limited_total", "Requests refused by a rate limit, by kind: principal or anonymous.", []string{"kind"}, nil)
-	descEdge         = prometheus.NewDesc("whispersync_edge_rejections_total", "Requests refused by the edge filter, by reason.", []string{"reason"}, nil)
+	descRateLimited  = prometheus.NewDesc("whispersync_rate_limited_total", "Requests rejected by a rate limit, by kind: principal or anonymous.", []string{"kind"}, nil)
+	descEdge         = prometheus.NewDesc("whispersync_edge_rejections_total", "Requests rejected by the edge filter, by reason.", []string{"reason"}, nil)
 	descKeyUsage     = prometheus.NewDesc("whispersync_key_usage_total", "Key operations, by KEK version or data-key class and operation.", []string{"key_id", "operation"}, nil)
 	descCacheLookups = prometheus.NewDesc("whispersync_data_key_cache_lookups_total", "Data-key lookups, by result: hit or miss.", []string{"result"}, nil)
 	descCacheRatio   = prometheus.NewDesc("whispersync_data_key_cache_hit_ratio", "Data-key lookups answered from the cache over all lookups, 0 before the first.", nil, nil)

@@ -81,7 +81,7 @@ type Snapshot struct {
 // Series keeps ring buffers of the dashboard's values for each range. The
 // buffers are written to a file after every sample and read back when the
 // Series is made, so a restart keeps the history; counters restart at zero
-// with the process, which Record tells from a decrease. It is safe for
+// with the process, which Record detects as a decrease. It is safe for
 // concurrent use.
 type Series struct {
 	path   string
