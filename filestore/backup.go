@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 
 	"github.com/whispersync/whispersync"
@@ -24,14 +23,14 @@ func (s *Store) ExportVersion(ctx context.Context, key, versionID string) (recor
 	if err := checkVersionID(versionID); err != nil {
 		return nil, nil, fmt.Errorf("filestore: export version: %w", err)
 	}
-	record, err = s.root.ReadFile(path.Join(key, versionName(versionID)))
+	record, err = s.root.ReadFile(versionPath(key, versionID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, whispersync.Errorf(whispersync.ENOTFOUND, "version %s of object %s not found", versionID, quoteKey(key))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("filestore: export version: %w", err)
 	}
-	tags, err = s.root.ReadFile(path.Join(key, tagsName(versionID)))
+	tags, err = s.root.ReadFile(tagsPath(key, versionID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return record, nil, nil
 	}
@@ -51,15 +50,16 @@ func ImportVersion(dir, key, versionID string, record, tags []byte) error {
 	if err := checkVersionID(versionID); err != nil {
 		return fmt.Errorf("filestore: import version: %w", err)
 	}
-	folder := filepath.Join(dir, "objects", filepath.FromSlash(key))
+	keyDir, stem := splitKey(key)
+	folder := filepath.Join(dir, "objects", filepath.FromSlash(keyDir))
 	if err := os.MkdirAll(folder, 0o700); err != nil {
 		return fmt.Errorf("filestore: import version: %w", err)
 	}
-	if err := writeNew(filepath.Join(folder, versionName(versionID)), record); err != nil {
+	if err := writeNew(filepath.Join(folder, versionName(stem, versionID)), record); err != nil {
 		return fmt.Errorf("filestore: import version: %w", err)
 	}
 	if tags != nil {
-		if err := writeNew(filepath.Join(folder, tagsName(versionID)), tags); err != nil {
+		if err := writeNew(filepath.Join(folder, tagsName(stem, versionID)), tags); err != nil {
 			return fmt.Errorf("filestore: import version: %w", err)
 		}
 	}

@@ -2,32 +2,103 @@ package filestore
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
-	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// File names inside a key's folder. Neither '@' nor '~' may appear in a key
-// element, so these names never collide with the folder of a longer key.
+// File names in a key's folder, the folder named by all elements of the key
+// but the last. The versions of the key "a/b/c" are the files "c@VERSION" in
+// the folder "a/b", with the key's last element as the stem of their names.
+// A last element too long to leave room for "@VERSION.tags" within 255
+// bytes is replaced in file names by a hashed stem, '#' and the hex SHA-256
+// of the element. None of '@', '~' and '#' may appear in a key element, so
+// a folder, which is named by a key element, never has the name of a
+// version, tags or temp file, and no two keys of a folder share a stem but
+// by a SHA-256 collision, which the key in each header would reveal.
 const (
-	versionPrefix = "@"
-	tagsSuffix    = ".tags"
-	tempPrefix    = "~tmp-"
+	versionSep   = "@"
+	tagsSuffix   = ".tags"
+	tempPrefix   = "~tmp-"
+	hashedPrefix = "#"
+	// maxStemLength leaves room for '@', a version id and ".tags".
+	maxStemLength = 255 - len(versionSep) - versionIDLength - len(tagsSuffix)
 )
 
 // maxWriteAttempts bounds the retries of a write that races with the
 // removal of an empty folder by a permanent delete of another key.
 const maxWriteAttempts = 5
 
-func versionName(versionID string) string { return versionPrefix + versionID }
+// splitKey returns the folder that holds the files of key, "." for a key of
+// one element, and the stem of their names.
+func splitKey(key string) (dir, stem string) {
+	i := strings.LastIndexByte(key, '/')
+	if i < 0 {
+		return ".", fileStem(key)
+	}
+	return key[:i], fileStem(key[i+1:])
+}
 
-func tagsName(versionID string) string { return versionPrefix + versionID + tagsSuffix }
+// fileStem returns the stem of the file names of a key whose last element
+// is base.
+func fileStem(base string) string {
+	if len(base) <= maxStemLength {
+		return base
+	}
+	sum := sha256.Sum256([]byte(base))
+	return hashedPrefix + hex.EncodeToString(sum[:])
+}
+
+// versionName returns the name of a version file in its key's folder.
+func versionName(stem, versionID string) string { return stem + versionSep + versionID }
+
+// tagsName returns the name of a tags file in its key's folder.
+func tagsName(stem, versionID string) string { return stem + versionSep + versionID + tagsSuffix }
+
+// versionPath and tagsPath return the paths below the objects folder of a
+// version file and its tags file.
+func versionPath(key, versionID string) string {
+	dir, stem := splitKey(key)
+	return path.Join(dir, versionName(stem, versionID))
+}
+
+func tagsPath(key, versionID string) string {
+	dir, stem := splitKey(key)
+	return path.Join(dir, tagsName(stem, versionID))
+}
+
+// parseFileName splits the name of a version or tags file into its stem and
+// version id. It returns ok false for any other name: folders, temp files
+// and files the store did not write.
+func parseFileName(name string) (stem, versionID string, isTags, ok bool) {
+	stem, rest, found := strings.Cut(name, versionSep)
+	if !found || !validStem(stem) {
+		return "", "", false, false
+	}
+	versionID, isTags = strings.CutSuffix(rest, tagsSuffix)
+	if !validVersionID(versionID) {
+		return "", "", false, false
+	}
+	return stem, versionID, isTags, true
+}
+
+func validStem(stem string) bool {
+	if h, ok := strings.CutPrefix(stem, hashedPrefix); ok {
+		_, err := hex.DecodeString(h)
+		return err == nil && len(h) == 2*sha256.Size && strings.ToLower(h) == h
+	}
+	return len(stem) <= maxStemLength && checkElement(stem, stem) == nil
+}
+
+// isHashedStem reports whether stem hides its key's last element.
+func isHashedStem(stem string) bool { return strings.HasPrefix(stem, hashedPrefix) }
 
 // writeFile durably replaces dir/name with the concatenation of parts,
 // creating dir and its parents when they are missing. It writes a temp file
@@ -108,6 +179,20 @@ func (s *Store) syncDir(dir string) error {
 	return nil
 }
 
+// syncRemoval makes durable the removal of a file from dir. When a permanent
+// delete of another key emptied and removed dir meanwhile, it syncs the
+// nearest parent that is left instead, which makes the removal of dir, and
+// with it that of the file, durable.
+func (s *Store) syncRemoval(dir string) error {
+	for {
+		err := s.syncDir(dir)
+		if !errors.Is(err, fs.ErrNotExist) || dir == "." {
+			return err
+		}
+		dir = path.Dir(dir)
+	}
+}
+
 // removeEmptyDirs removes dir and then each parent below the store's root for
 // as long as they are empty. A folder that still contains anything, a temp file
 // of a write in progress included, stays.
@@ -133,22 +218,12 @@ func (s *Store) removeEmptyDirs(dir string) error {
 	return nil
 }
 
-// versionIDs returns the version ids that have a version file in dir, newest
-// first, and none when dir does not exist.
-func (s *Store) versionIDs(dir string) ([]string, error) {
-	entries, err := s.readDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, e := range entries {
-		if id, ok := strings.CutPrefix(e.Name(), versionPrefix); ok && validVersionID(id) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	slices.Reverse(ids)
-	return ids, nil
+// versionIDs returns the ids of the versions of key, newest first, and none
+// when the key has no version. It reads them from the index of the key's
+// folder.
+func (s *Store) versionIDs(key string) ([]string, error) {
+	dir, stem := splitKey(key)
+	return s.index.versionIDs(dir, stem, s.readDir)
 }
 
 // readDir returns the entries of dir, and none when dir does not exist.

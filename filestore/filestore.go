@@ -6,20 +6,34 @@
 //
 // Open(DIR) uses these files:
 //
-//	DIR/lock                       lock file of the process that has DIR open
-//	DIR/objects/KEY/@VERSION       one version or delete marker: header, body
-//	DIR/objects/KEY/@VERSION.tags  tags that replace those in the header
-//	DIR/objects/KEY/~tmp-RANDOM    write in progress, or left by a crash
+//	DIR/lock                              lock file of the process that has DIR open
+//	DIR/objects/PARENT/NAME@VERSION       one version or delete marker: header, body
+//	DIR/objects/PARENT/NAME@VERSION.tags  tags that replace those in the header
+//	DIR/objects/PARENT/~tmp-RANDOM        write in progress, or left by a crash
 //
-// The elements of an object key become nested folders, so the key "a/b" has
-// the folder DIR/objects/a/b, which may also contain the folder of the key
-// "a/b/c". Key elements may contain only letters, digits and . _ = - (see
-// CheckKey), so they cannot collide with the '@' and '~' file names. Reads
-// resolve paths through an os.Root opened on DIR/objects. Writes keep open
-// handles of up to 256 recently used folders and open each folder from its
-// parent's handle with O_NOFOLLOW, so a put to a busy owner's folder
-// resolves one element instead of the whole path. Either way, a symbolic
-// link planted in the folder cannot lead a key outside it.
+// PARENT is the key without its last element, NAME, so the versions of the
+// key "a/b/c" are the files c@VERSION in the folder DIR/objects/a/b, and all
+// memos of one owner share the owner's folder. A new version of a new key
+// thus creates one file and, in a folder that exists, no folder. The key
+// "a/b" may exist beside the key "a/b/c": its files b@VERSION lie next to
+// the folder b. A last element too long for "@VERSION.tags" to fit in a
+// file name of 255 bytes is replaced in file names by '#' and its hex
+// SHA-256; the header names the key. Key elements may contain only
+// letters, digits and . _ = - (see CheckKey), so they cannot collide with
+// the '@', '~' and '#' of file names. Open refuses a folder of the earlier
+// layout, which had a folder per key with files named @VERSION.
+//
+// Finding the newest version of a key takes the version ids of its folder.
+// The store reads a folder once and then keeps its ids up to date in
+// memory, for up to 64 recently used folders, so a get does not read every
+// version of the owner. Only the process that holds the lock writes to the
+// store, so its own writes are all the index has to follow.
+//
+// Reads resolve paths through an os.Root opened on DIR/objects. Writes keep
+// open handles of up to 256 recently used folders and open each folder from
+// its parent's handle with O_NOFOLLOW, so a put to a busy owner's folder
+// resolves no path at all. Either way, a symbolic link planted in the folder
+// cannot lead a key outside it.
 //
 // A version id is 48 bits of Unix milliseconds, a 32-bit counter and 48
 // random bits, in lowercase base32hex, so ids sort by the time they were
@@ -31,8 +45,7 @@
 // followed by a JSON document of LENGTH bytes whose SHA-256 is HEX. The
 // document contains the key, version id, size, time, ETag, delete-marker flag
 // and tags. The body follows the header. Header and body share one file so
-// that a put to an existing key costs one file sync and one folder sync,
-// and no crash can separate a version from its body. PutObjectTagging,
+// that a put costs one file sync and at most one folder sync, and no crash can separate a version from its body. PutObjectTagging,
 // which S3 allows on old versions too, writes a tags file in the same record
 // format instead of rewriting the body. Headers and tags are stored in
 // plaintext. Object bodies are stored as given, because callers seal them
@@ -49,11 +62,11 @@
 // folders with 0700.
 //
 // Concurrent writes share folder syncs: an fsync of a folder makes durable
-// every entry made in it before the fsync started, so a put that made a key
-// folder waits for the first sync of the parent that started after it, and
-// runs one itself only when no other put did. Many new keys below one
-// owner's folder then cost one sync of that folder between them, not one
-// each.
+// every entry made in it before the fsync started, so a put waits for the
+// first sync of its folder that started after its rename, and runs one
+// itself only when no other put did. A put that made a folder likewise
+// waits for a sync of the parent. Many new keys of one owner then share the
+// syncs of the owner's folder instead of running one each.
 //
 // # Integrity
 //
@@ -93,6 +106,7 @@ type Store struct {
 	dir    string
 	root   *os.Root // reads, deletes and recovery
 	dirs   *folders // writes
+	index  versionIndex
 	lock   *os.File
 	log    *slog.Logger
 	clock  versionClock

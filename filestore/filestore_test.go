@@ -99,11 +99,11 @@ func TestOpenRemovesLeftoverFiles(t *testing.T) {
 
 	// A crash can leave a temp file of an unfinished write, and the tags
 	// file of a version whose permanent delete was cut short.
-	keyDir := filepath.Join(dir, "objects", "a", "k")
+	keyDir := filepath.Join(dir, "objects", "a")
 	leftovers := []string{
 		filepath.Join(keyDir, "~tmp-CRASHEDWRITE"),
 		filepath.Join(dir, "objects", "~tmp-ATROOT"),
-		filepath.Join(keyDir, "@"+strings.Repeat("0", 26)+".tags"),
+		filepath.Join(keyDir, "k@"+strings.Repeat("0", 26)+".tags"),
 	}
 	for _, name := range leftovers {
 		if err := os.WriteFile(name, []byte("half written"), 0o600); err != nil {
@@ -140,7 +140,7 @@ func TestTempFileIgnoredWhileOpen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	tmp := filepath.Join(dir, "objects", "k", "~tmp-INPROGRESS")
+	tmp := filepath.Join(dir, "objects", "~tmp-INPROGRESS")
 	if err := os.WriteFile(tmp, []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestCorruptionDetected(t *testing.T) {
 			if err != nil {
 				t.Fatalf("put: %v", err)
 			}
-			editFile(t, filepath.Join(dir, "objects", "k", "@"+v.VersionID), tt.edit)
+			editFile(t, filepath.Join(dir, "objects", "k@"+v.VersionID), tt.edit)
 
 			for _, id := range []string{"", v.VersionID} {
 				obj, err := s.GetObject(t.Context(), "k", id)
@@ -213,7 +213,7 @@ func TestCorruptTagsDetected(t *testing.T) {
 	if err := s.PutObjectTagging(t.Context(), "k", v.VersionID, map[string]string{"approved": "false"}); err != nil {
 		t.Fatalf("put tagging: %v", err)
 	}
-	editFile(t, filepath.Join(dir, "objects", "k", "@"+v.VersionID+".tags"), func(b []byte) []byte {
+	editFile(t, filepath.Join(dir, "objects", "k@"+v.VersionID+".tags"), func(b []byte) []byte {
 		return bytes.Replace(b, []byte("false"), []byte("true!"), 1)
 	})
 
@@ -235,11 +235,11 @@ func TestVersionFileMovedDetected(t *testing.T) {
 	if _, err := s.PutObject(t.Context(), "b", []byte("b"), nil); err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "objects", "a", "@"+a.VersionID))
+	data, err := os.ReadFile(filepath.Join(dir, "objects", "a@"+a.VersionID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "objects", "b", "@"+a.VersionID), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "objects", "b@"+a.VersionID), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -255,15 +255,19 @@ func TestCorruptVersionRemovable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "objects", "k", "@"+v.VersionID), []byte("garbage"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "objects", "k@"+v.VersionID), []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	if _, err := s.DeleteObject(t.Context(), "k", v.VersionID); err != nil {
 		t.Fatalf("delete corrupt version: %v", err)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, "objects", "k")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("key folder after delete: got %v, want it removed", err)
+	entries, err := os.ReadDir(filepath.Join(dir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("files after deleting the only version: got %v, want none", entries)
 	}
 }
 
@@ -498,7 +502,7 @@ func TestPermanentDeleteRemovesFolders(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, "objects", "a")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("folder a after deleting the only key under it: got %v, want it removed", err)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, "objects", "z", "@"+keep.VersionID)); err != nil {
+	if _, err := os.Lstat(filepath.Join(dir, "objects", "z@"+keep.VersionID)); err != nil {
 		t.Errorf("other key: %v", err)
 	}
 }

@@ -25,7 +25,7 @@ func TestPutAfterFolderRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatalf("put after removal: %v", err)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, "objects", "a", "b", "k2", "@"+v.VersionID)); err != nil {
+	if _, err := os.Lstat(filepath.Join(dir, "objects", "a", "b", "k2@"+v.VersionID)); err != nil {
 		t.Errorf("version file after removal: %v", err)
 	}
 	got, err := s.GetObject(t.Context(), "a/b/k2", "")

@@ -12,8 +12,9 @@ import (
 const MaxKeyLength = 1024
 
 // MaxKeyElementLength is the maximum length of one element of an object key
-// in bytes. Each element names a folder, and common file systems, ext4 and
-// XFS among them, limit a file name to 255 bytes.
+// in bytes. Each element names a folder or starts the names of a key's
+// files, and common file systems, ext4 and XFS among them, limit a file name
+// to 255 bytes.
 const MaxKeyElementLength = 255
 
 // Rules that CheckKey reports in whispersync.Error.Rule.
@@ -40,7 +41,9 @@ const (
 // MaxKeyElementLength bytes long, and contain only ASCII letters, digits and
 // the characters '.', '_', '=' and '-'. Because of that
 // character set, a valid key cannot spell a path outside the store in any
-// encoding: it has no '%', '\\', NUL or non-ASCII byte.
+// encoding: it has no '%', '\\', NUL or non-ASCII byte. Nor can an element
+// contain the '@' that separates a key from the version id in a file name,
+// the '~' of a temp file or the '#' of a hashed file name stem.
 func CheckKey(key string) error {
 	switch {
 	case key == "":

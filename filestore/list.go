@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -35,27 +36,14 @@ func (s *Store) ListObjectVersions(ctx context.Context, prefix string) ([]whispe
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 		start, partial = prefix[:i], prefix[i+1:]
 	}
-	var versions []whispersync.ObjectVersion
-	entries, err := s.readDir(start)
+	versions, err := s.appendVersions(ctx, nil, start, partial)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: list object versions: %w", err)
 	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), partial) || CheckKey(e.Name()) != nil {
-			continue
-		}
-		key := e.Name()
-		if start != "." {
-			key = start + "/" + key
-		}
-		versions, err = s.appendVersions(ctx, versions, key)
-		if err != nil {
-			return nil, fmt.Errorf("filestore: list object versions: %w", err)
-		}
-	}
 
-	// Folder order differs from key order: "a-b" sorts before "a/b" as a
-	// string, but the folder "a" is visited first.
+	// Folders are read in no particular order, and even in order they would
+	// not give key order: "a-b" sorts before "a/b" as a string, but the
+	// folder "a" is visited first.
 	slices.SortStableFunc(versions, func(a, b whispersync.ObjectVersion) int {
 		if c := cmp.Compare(a.Key, b.Key); c != 0 {
 			return c
@@ -65,36 +53,58 @@ func (s *Store) ListObjectVersions(ctx context.Context, prefix string) ([]whispe
 	return versions, nil
 }
 
-// appendVersions appends the versions of key and of every key below it.
-func (s *Store) appendVersions(ctx context.Context, versions []whispersync.ObjectVersion, key string) ([]whispersync.ObjectVersion, error) {
+// appendVersions appends the versions of the keys in dir whose last element
+// starts with partial, and of every key below the folders in dir whose name
+// starts with partial.
+func (s *Store) appendVersions(ctx context.Context, versions []whispersync.ObjectVersion, dir, partial string) ([]whispersync.ObjectVersion, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ids, err := s.versionIDs(key)
+	entries, err := s.readDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	for i, id := range ids {
-		m, _, err := s.readVersion(key, id, false)
-		if whispersync.IsNotFound(err) {
-			// Removed by a permanent delete since the folder was read.
+	ids := make(map[string][]string)
+	var subdirs []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() {
+			if strings.HasPrefix(name, partial) && checkElement(name, name) == nil {
+				subdirs = append(subdirs, name)
+			}
 			continue
 		}
-		if err != nil {
-			return nil, err
+		stem, id, isTags, ok := parseFileName(name)
+		// A hashed stem does not show whether its key matches, so its
+		// header has to.
+		if ok && !isTags && (strings.HasPrefix(stem, partial) || isHashedStem(stem)) {
+			ids[stem] = append(ids[stem], id)
 		}
-		versions = append(versions, m.version(i == 0))
 	}
 
-	entries, err := s.readDir(key)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
-		if !e.IsDir() || CheckKey(e.Name()) != nil {
-			continue
+	for stem, stemIDs := range ids {
+		newest := slices.Max(stemIDs)
+		for _, id := range stemIDs {
+			m, err := s.readListed(dir, stem, id)
+			if whispersync.IsNotFound(err) {
+				// Removed by a permanent delete since the folder was read.
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if _, base := path.Split(m.Key); !strings.HasPrefix(base, partial) {
+				continue
+			}
+			versions = append(versions, m.version(id == newest))
 		}
-		versions, err = s.appendVersions(ctx, versions, key+"/"+e.Name())
+	}
+	for _, name := range subdirs {
+		sub := name
+		if dir != "." {
+			sub = dir + "/" + name
+		}
+		versions, err = s.appendVersions(ctx, versions, sub, "")
 		if err != nil {
 			return nil, err
 		}
@@ -102,12 +112,52 @@ func (s *Store) appendVersions(ctx context.Context, versions []whispersync.Objec
 	return versions, nil
 }
 
+// readListed reads the header of the version file named by stem and
+// versionID in dir.
+func (s *Store) readListed(dir, stem, versionID string) (*meta, error) {
+	key := stem
+	if isHashedStem(stem) {
+		// Only the header names the key. Read it to learn the key, then
+		// read the file as that key's, which checks the header.
+		f, err := s.root.Open(path.Join(dir, versionName(stem, versionID)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, whispersync.Errorf(whispersync.ENOTFOUND, "version %s not found", versionID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open version %s: %w", versionID, err)
+		}
+		var m meta
+		err = decodeRecord(bufio.NewReader(f), versionMagic, &m)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("version %s in folder %s: %w", versionID, quoteKey(dir), err)
+		}
+		if CheckKey(m.Key) != nil {
+			return nil, fmt.Errorf("version %s in folder %s names an invalid key: %w", versionID, quoteKey(dir), ErrCorrupt)
+		}
+		if d, st := splitKey(m.Key); d != dir || st != stem {
+			return nil, fmt.Errorf("version %s in folder %s names object %s, stored elsewhere: %w", versionID, quoteKey(dir), quoteKey(m.Key), ErrCorrupt)
+		}
+		return s.readVersionHeader(m.Key, versionID)
+	}
+	if dir != "." {
+		key = dir + "/" + stem
+	}
+	return s.readVersionHeader(key, versionID)
+}
+
+func (s *Store) readVersionHeader(key, versionID string) (*meta, error) {
+	m, _, err := s.readVersion(key, versionID, false)
+	return m, err
+}
+
 // recover removes temp files, and tags files whose version file is missing,
-// from every key folder. Both are left only by a crash: a write that never
+// from every folder. Both are left only by a crash: a write that never
 // completed, or a permanent delete that removed the version file but not yet
 // its tags file. It also sets the version clock above every stored version
 // id, so new versions sort after old ones even if the wall clock is now
-// behind.
+// behind. It fails on a folder of the layout in which each key had a folder
+// of its own, which this store would misread.
 func (s *Store) recover() error {
 	removed := 0
 	err := fs.WalkDir(s.root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
@@ -134,8 +184,12 @@ func (s *Store) recoverFolder(dir string) (int, error) {
 	}
 	names := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		names[e.Name()] = true
-		if id, ok := strings.CutPrefix(e.Name(), versionPrefix); ok {
+		name := e.Name()
+		if strings.HasPrefix(name, versionSep) {
+			return 0, fmt.Errorf("folder %s holds the version file %s of the older layout with one folder per key: restore a backup of the store into a new folder instead", dir, name)
+		}
+		names[name] = true
+		if _, id, _, ok := parseFileName(name); ok {
 			s.clock.observe(id)
 		}
 	}
@@ -143,8 +197,8 @@ func (s *Store) recoverFolder(dir string) (int, error) {
 	removed := 0
 	for _, e := range entries {
 		name := e.Name()
-		id, isTags := strings.CutSuffix(strings.TrimPrefix(name, versionPrefix), tagsSuffix)
-		orphan := isTags && strings.HasPrefix(name, versionPrefix) && !names[versionName(id)]
+		stem, id, isTags, ok := parseFileName(name)
+		orphan := ok && isTags && !names[versionName(stem, id)]
 		if e.IsDir() || !(orphan || strings.HasPrefix(name, tempPrefix)) {
 			continue
 		}

@@ -46,8 +46,8 @@ func (s *Store) PutObject(ctx context.Context, key string, body []byte, tags map
 // DeleteObject adds a delete marker to key when versionID is empty, and
 // otherwise removes that version for good. Removing a version that does not
 // exist succeeds, as in S3, and returns a version with only Key and
-// VersionID set. When the last version of a key is removed, its folder goes
-// too.
+// VersionID set. When the last file in a key's folder is removed, the
+// folder goes too, and so do its parents that it leaves empty.
 func (s *Store) DeleteObject(ctx context.Context, key, versionID string) (whispersync.ObjectVersion, error) {
 	if err := s.check(ctx, key); err != nil {
 		return whispersync.ObjectVersion{}, fmt.Errorf("filestore: delete object: %w", err)
@@ -142,7 +142,8 @@ func (s *Store) PutObjectTagging(ctx context.Context, key, versionID string, tag
 	if err != nil {
 		return fmt.Errorf("filestore: put object tagging: %w", err)
 	}
-	if err := s.writeFile(key, tagsName(m.VersionID), data); err != nil {
+	dir, stem := splitKey(key)
+	if err := s.writeFile(dir, tagsName(stem, m.VersionID), data); err != nil {
 		return fmt.Errorf("filestore: put object tagging: %w", err)
 	}
 	return nil
@@ -179,30 +180,39 @@ func (s *Store) addVersion(m *meta, body []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.writeFile(m.Key, versionName(m.VersionID), header, body)
+	dir, stem := splitKey(m.Key)
+	if err := s.writeFile(dir, versionName(stem, m.VersionID), header, body); err != nil {
+		return err
+	}
+	s.index.add(dir, stem, m.VersionID)
+	return nil
 }
 
 // removeVersion removes the version file, which ends the version, then its
-// tags file, then the key's folder if nothing else is left in it. The
-// caller holds the key's lock.
+// tags file, then the key's folder and its parents as far as they are left
+// empty. The caller holds the key's lock.
 func (s *Store) removeVersion(key, versionID string) error {
+	dir, stem := splitKey(key)
+	s.index.remove(dir, stem, versionID)
 	removed := false
-	for _, name := range []string{versionName(versionID), tagsName(versionID)} {
-		err := s.root.Remove(path.Join(key, name))
+	for _, name := range []string{versionPath(key, versionID), tagsPath(key, versionID)} {
+		err := s.root.Remove(name)
 		switch {
 		case err == nil:
 			removed = true
 		case !errors.Is(err, fs.ErrNotExist):
-			return fmt.Errorf("remove %s: %w", name, err)
+			s.index.forget(dir)
+			return fmt.Errorf("remove %s: %w", path.Base(name), err)
 		}
 	}
+	s.index.remove(dir, stem, versionID)
 	if !removed {
 		return nil
 	}
-	if err := s.syncDir(key); err != nil {
+	if err := s.syncRemoval(dir); err != nil {
 		return err
 	}
-	return s.removeEmptyDirs(key)
+	return s.removeEmptyDirs(dir)
 }
 
 // resolve reads a version of key, the newest when versionID is empty, with
@@ -235,8 +245,8 @@ func (s *Store) resolve(key, versionID string, withBody bool) (*meta, []byte, er
 		}
 		m, body, err := s.readVersion(key, ids[0], withBody)
 		if whispersync.IsNotFound(err) && attempt < maxResolveAttempts {
-			// A permanent delete removed the newest version after the
-			// folder was read, so the next one is now the newest.
+			// A permanent delete removed the newest version after its id
+			// was looked up, so the next one is now the newest.
 			continue
 		}
 		if err != nil {
@@ -260,7 +270,7 @@ func (s *Store) isNewest(key, versionID string) bool {
 // is set. It checks the header against its checksum and the body against
 // the header's size and ETag.
 func (s *Store) readVersion(key, versionID string, withBody bool) (*meta, []byte, error) {
-	f, err := s.root.Open(path.Join(key, versionName(versionID)))
+	f, err := s.root.Open(versionPath(key, versionID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, whispersync.Errorf(whispersync.ENOTFOUND,
 			"version %s of object %s not found", versionID, quoteKey(key))
@@ -301,7 +311,7 @@ func (s *Store) readVersion(key, versionID string, withBody bool) (*meta, []byte
 // readTags replaces the tags of m with those of its tags file, if
 // PutObjectTagging wrote one.
 func (s *Store) readTags(m *meta) error {
-	f, err := s.root.Open(path.Join(m.Key, tagsName(m.VersionID)))
+	f, err := s.root.Open(tagsPath(m.Key, m.VersionID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
