@@ -20,7 +20,7 @@
 // file name of 255 bytes is replaced in file names by '#' and its hex
 // SHA-256; the header names the key. Key elements may contain only
 // letters, digits and . _ = - (see CheckKey), so they cannot collide with
-// the '@', '~' and '#' of file names. Open refuses a folder of the earlier
+// the '@', '~' and '#' of file names. Open rejects a folder of the earlier
 // layout, which had a folder per key with files named @VERSION.
 //
 // Finding the newest version of a key takes the version ids of its folder.
@@ -45,9 +45,10 @@
 // followed by a JSON document of LENGTH bytes whose SHA-256 is HEX. The
 // document contains the key, version id, size, time, ETag, delete-marker flag
 // and tags. The body follows the header. Header and body share one file so
-// that a put costs one file sync and at most one folder sync, and no crash can separate a version from its body. PutObjectTagging,
-// which S3 allows on old versions too, writes a tags file in the same record
-// format instead of rewriting the body. Headers and tags are stored in
+// that a put costs one file sync and at most one folder sync, and no crash
+// can separate a version from its body. PutObjectTagging, which S3 allows on
+// old versions too, writes a tags file in the same record format instead of
+// rewriting the body. Headers and tags are stored in
 // plaintext. Object bodies are stored as given, because callers seal them
 // before they reach the store.
 //

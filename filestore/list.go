@@ -186,7 +186,7 @@ func (s *Store) recoverFolder(dir string) (int, error) {
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, versionSep) {
-			return 0, fmt.Errorf("folder %s holds the version file %s of the older layout with one folder per key: restore a backup of the store into a new folder instead", dir, name)
+			return 0, fmt.Errorf("folder %s contains the version file %s of the older layout with one folder per key: restore a backup of the store into a new folder instead", dir, name)
 		}
 		names[name] = true
 		if _, id, _, ok := parseFileName(name); ok {
