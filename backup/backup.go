@@ -45,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -179,8 +180,11 @@ func (r *Repository) Create(ctx context.Context, db Database, objects Objects, p
 	}
 	done := false
 	defer func() {
-		if !done {
-			os.RemoveAll(tmp)
+		if done {
+			return
+		}
+		if err := os.RemoveAll(tmp); err != nil {
+			r.log.Warn("removing an unfinished backup set failed", "dir", tmp, "err", err)
 		}
 	}()
 
@@ -216,17 +220,21 @@ func (r *Repository) Create(ctx context.Context, db Database, objects Objects, p
 // snapshotDatabase snapshots db into tmp, rewraps its data keys under the
 // owners' backup keys and seals it as tmp/database. The plaintext snapshot
 // is removed on every path.
-func (r *Repository) snapshotDatabase(ctx context.Context, db Database, tmp string, m *Manifest) error {
+func (r *Repository) snapshotDatabase(ctx context.Context, db Database, tmp string, m *Manifest) (err error) {
 	snap := filepath.Join(tmp, "snapshot.db")
 	defer func() {
+		// A snapshot file left behind would keep plaintext on disk, so
+		// failing to remove one fails the backup.
 		for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
-			os.Remove(snap + suffix)
+			if rmErr := os.Remove(snap + suffix); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+				err = errors.Join(err, fmt.Errorf("remove plaintext snapshot: %w", rmErr))
+			}
 		}
 	}()
 	if err := db.Snapshot(ctx, snap); err != nil {
 		return err
 	}
-	err := sqlite.EditSnapshot(ctx, snap, func(ctx context.Context, tx *sql.Tx) error {
+	err = sqlite.EditSnapshot(ctx, snap, func(ctx context.Context, tx *sql.Tx) error {
 		return r.rewrapDataKeys(ctx, tx)
 	})
 	if err != nil {
@@ -389,7 +397,7 @@ func sealToFile(path string, src io.Reader, key []byte, label string) (string, i
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // contains sealed data only, and the error above is the one to report
 		return "", 0, err
 	}
 	return hex.EncodeToString(sum), size, syncDir(filepath.Dir(path))

@@ -241,13 +241,15 @@ func lockFile(name string, wait bool) (unlock func(), err error) {
 		how |= syscall.LOCK_NB
 	}
 	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
+		_ = f.Close() // nothing was written to the lock file
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: fmt.Sprintf("backup location is locked by another backup operation (lock file %s): wait for it to finish, then retry", name), Err: err}
 		}
 		return nil, err
 	}
-	return func() { f.Close() }, nil
+	// Closing releases the lock. Nothing is ever written to the file, so no
+	// close error can lose data.
+	return func() { _ = f.Close() }, nil
 }
 
 // writeFileAtomic replaces name with data durably: a temp file with mode
@@ -264,11 +266,11 @@ func writeFileAtomic(name string, data []byte) error {
 		err = f.Sync()
 	}
 	if err = errors.Join(err, f.Close()); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // best effort, because the write error is the one to report
 		return err
 	}
 	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // best effort, because the rename error is the one to report
 		return err
 	}
 	return syncDir(dir)

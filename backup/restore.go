@@ -98,7 +98,7 @@ func (r *Repository) readCold(m *Manifest) (*coldSet, error) {
 		// Read to the end, so the stream's last chunk is authenticated.
 		_, err = io.Copy(io.Discard, pr)
 	}
-	pr.CloseWithError(errors.New("backup: archive reader stopped"))
+	_ = pr.CloseWithError(errors.New("backup: archive reader stopped")) // returns nil always
 	streamErr := <-errc
 	if err != nil {
 		return nil, fmt.Errorf("cold archive %s: %w", m.ID, err)
@@ -242,8 +242,9 @@ func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader,
 		err = f.Sync()
 	}
 	if err = errors.Join(err, f.Close()); err != nil {
-		os.Remove(dbPath)
-		return err
+		// A partial database left behind keeps the target from being
+		// restored into again, so a failed removal is reported too.
+		return errors.Join(err, os.Remove(dbPath))
 	}
 	err = sqlite.EditSnapshot(ctx, dbPath, func(ctx context.Context, tx *sql.Tx) error {
 		return r.unwrapDataKeys(ctx, tx)

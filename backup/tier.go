@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -88,18 +89,21 @@ func (r *Repository) moveCold(ctx context.Context, id string) error {
 	archive := filepath.Join(r.cfg.ColdDir, id+".archive")
 
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeArchive(ctx, pw, hot)) }()
+	// CloseWithError on a pipe end always returns nil.
+	go func() { _ = pw.CloseWithError(writeArchive(ctx, pw, hot)) }()
 	_, _, err = sealToFile(archive, pr, r.cfg.Key, "archive:"+id)
-	pr.CloseWithError(errors.New("backup: archive writer stopped"))
+	_ = pr.CloseWithError(errors.New("backup: archive writer stopped"))
 	if err != nil {
 		return err
 	}
+	// On failure the archive is removed on a best-effort basis: without its
+	// manifest no listing sees it, and the next move of id replaces it.
 	if _, err := r.readCold(m); err != nil {
-		os.Remove(archive)
+		_ = os.Remove(archive)
 		return fmt.Errorf("check archive: %w", err)
 	}
 	if err := writeManifest(filepath.Join(r.cfg.ColdDir, id+".manifest.json"), m); err != nil {
-		os.Remove(archive)
+		_ = os.Remove(archive)
 		return err
 	}
 	return os.RemoveAll(r.setDir(id))
@@ -165,9 +169,15 @@ func (r *Repository) collectBlobs(ctx context.Context) (int, error) {
 			used[sum] = true
 		}
 	}
+	// Walking and removing inside an os.Root keeps a symbolic link swapped
+	// in during the walk from sending a removal outside the blob folder.
+	root, err := os.OpenRoot(filepath.Join(r.cfg.Dir, "blobs"))
+	if err != nil {
+		return 0, fmt.Errorf("backup: collect blobs: %w", err)
+	}
+	defer func() { _ = root.Close() }() // read and remove only: nothing to flush
 	n := 0
-	root := filepath.Join(r.cfg.Dir, "blobs")
-	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -175,7 +185,7 @@ func (r *Repository) collectBlobs(ctx context.Context) (int, error) {
 			return nil
 		}
 		n++
-		return os.Remove(path)
+		return root.Remove(path)
 	})
 	if err != nil {
 		return n, fmt.Errorf("backup: collect blobs: %w", err)

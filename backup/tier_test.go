@@ -90,7 +90,9 @@ func TestTiersAndColdRestore(t *testing.T) {
 	if it, err := rdb.Tables().GetItem(ctx, "data_keys", "u_1", "data#1"); err != nil || string(it.Data) != "wrapped" {
 		t.Errorf("restored data key: got %q, %v; want the original wrapped key", it.Data, err)
 	}
-	rdb.Close()
+	if err := rdb.Close(); err != nil {
+		t.Errorf("close restored database: %v", err)
+	}
 
 	now = now.Add(23 * 24 * time.Hour)
 	if res, err := repo.Tier(ctx); err != nil || len(res.Deleted) != 1 {
