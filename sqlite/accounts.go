@@ -152,7 +152,7 @@ func (a *accounts) CreateToken(ctx context.Context, t *whispersync.Token) error 
 	return nil
 }
 
-const tokenColumns = `id, user_id, name, hash, scopes, created_at, expires_at, revoked_at, last_used`
+const tokenColumns = `id, user_id, name, hash, scopes, created_at, expires_at, revoked_at, last_used` // #nosec G101 -- column names, not a credential
 
 // FindTokenByHash returns the token with this hash, revoked and expired
 // ones included, or ENOTFOUND.

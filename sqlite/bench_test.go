@@ -21,7 +21,11 @@ func openBench(b *testing.B) *DB {
 	if err != nil {
 		b.Fatalf("open: %v", err)
 	}
-	b.Cleanup(func() { db.Close() })
+	b.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			b.Errorf("close: %v", err)
+		}
+	})
 	return db
 }
 

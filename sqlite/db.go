@@ -105,36 +105,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.writer.SetConnMaxIdleTime(0)
 
 	if err := migrate(ctx, db.writer, migrationFiles); err != nil {
-		db.writer.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.writer.Close()))
 	}
 	// The WAL and shared-memory files exist now. SQLite gives them the
 	// mode of the database file, and this makes sure of it.
 	if err := restrictFiles(abs); err != nil {
-		db.writer.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.writer.Close()))
 	}
 
 	if db.conn, err = db.writer.Conn(ctx); err != nil {
-		db.writer.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.writer.Close()))
 	}
 	db.tx = newStatements(db.conn)
 
 	db.reader, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
-		db.conn.Close()
-		db.writer.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.conn.Close(), db.writer.Close()))
 	}
 	readers := max(4, runtime.GOMAXPROCS(0))
 	db.reader.SetMaxOpenConns(readers)
 	db.reader.SetMaxIdleConns(readers)
 	if err := db.reader.PingContext(ctx); err != nil {
-		db.conn.Close()
-		db.writer.Close()
-		db.reader.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.conn.Close(), db.writer.Close(), db.reader.Close()))
 	}
 	db.read = newStatements(db.reader)
 

@@ -62,7 +62,7 @@ func TestFileModes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "whispersync.db")
 	// An existing file with a wide mode is narrowed.
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
+	if err := os.WriteFile(path, nil, 0o644); err != nil { // #nosec G306 -- the wide mode is what this test narrows
 		t.Fatal(err)
 	}
 	db := openPath(t, path)
@@ -242,7 +242,7 @@ func TestKillKeepsAcknowledgedWrites(t *testing.T) {
 		t.Skip("starts a child process")
 	}
 	path := filepath.Join(t.TempDir(), "whispersync.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashWriter$")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashWriter$") // #nosec G204 G702 -- reruns this test binary
 	cmd.Env = append(os.Environ(), crashEnv+"="+path)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -268,7 +268,8 @@ func TestKillKeepsAcknowledgedWrites(t *testing.T) {
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatalf("kill writer: %v", err)
 	}
-	cmd.Wait()
+	// Wait only reaps the child: it reports the kill above as an error.
+	_ = cmd.Wait()
 	if len(items)+len(messages) < enough {
 		t.Fatalf("acknowledged writes: got %d before the writer ended, want %d", len(items)+len(messages), enough)
 	}
@@ -344,7 +345,9 @@ func TestCrashWriter(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
 }
 
 func openPath(t *testing.T, path string) *sqlite.DB {
@@ -353,6 +356,10 @@ func openPath(t *testing.T, path string) *sqlite.DB {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
 	return db
 }
