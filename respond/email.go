@@ -65,7 +65,7 @@ func (e *Email) Send(ctx context.Context, d Digest) error {
 	_ = conn.SetDeadline(deadline)
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close() // the failed greeting is the error to report
 		return fmt.Errorf("email: greet %s: %w", e.cfg.Addr, err)
 	}
 	defer c.Close()

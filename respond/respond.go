@@ -146,6 +146,7 @@ func (r Retry) wait(n int) time.Duration {
 		d = r.Base << (n - 1)
 	}
 	half := d / 2
+	// #nosec G404 -- spreads retries in time, and nothing depends on it being unpredictable
 	return half + rand.N(d-half+1)
 }
 

@@ -25,7 +25,7 @@ import (
 // Canaries: secret values that must never appear in an error or a log.
 const (
 	slackPath    = "/services/T0CANARY/B0CANARY/slackCanaryToken"
-	smtpPassword = "smtp-canary-password"
+	smtpPassword = "smtp-canary-password" // #nosec G101 -- a canary for leak checks, not a credential
 	hookKey      = "hook-canary-signing-key"
 )
 

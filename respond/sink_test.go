@@ -56,7 +56,12 @@ func newSMTPSink(t *testing.T, cert tls.Certificate, noTLS bool) *smtpSink {
 			}()
 		}
 	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	t.Cleanup(func() {
+		if err := ln.Close(); err != nil {
+			t.Errorf("close SMTP sink: %v", err)
+		}
+		s.wg.Wait()
+	})
 	return s
 }
 
@@ -69,7 +74,7 @@ func (s *smtpSink) Mails() []mail {
 }
 
 func (s *smtpSink) serve(conn net.Conn) {
-	defer func() { conn.Close() }()
+	defer func() { _ = conn.Close() }() // the client may have hung up first
 	tp := textproto.NewConn(conn)
 	var m mail
 	reply := func(line string) { _ = tp.PrintfLine("%s", line) }
