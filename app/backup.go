@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -177,8 +178,7 @@ func (a *App) RestoreBackup(ctx context.Context, actor pipeline.Actor, id, targe
 		return m, fmt.Errorf("app: open restored data directory: %w", err)
 	}
 	if err := restored.audit(ctx, actor, "backup.restored", "backup:"+m.ID); err != nil {
-		restored.Close()
-		return m, err
+		return m, errors.Join(err, restored.Close())
 	}
 	return m, restored.Close()
 }

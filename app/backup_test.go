@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -70,7 +71,11 @@ func (e opsEnv) open(t *testing.T, dataDir string) *app.App {
 	if err != nil {
 		t.Fatalf("app.Open %s: %v", dataDir, err)
 	}
-	t.Cleanup(func() { a.Close() })
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close app in %s: %v", dataDir, err)
+		}
+	})
 	return a
 }
 
@@ -254,8 +259,13 @@ func TestEraseReachesEverything(t *testing.T) {
 	if got := viewOf(t, restored, "bob"); !reflect.DeepEqual(got, bobBefore) {
 		t.Errorf("bob after the restore:\ngot  %+v\nwant %+v", got, bobBefore)
 	}
-	restored.Close()
-	a.Close()
+	// Close both, so the files scanned below are final.
+	if err := restored.Close(); err != nil {
+		t.Fatalf("close restored app: %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("close app: %v", err)
+	}
 
 	for _, dir := range []string{env.cfg.DataDir, target, env.cfg.Backup.Dir, filepath.Dir(env.cfg.KeyFile)} {
 		assertNoCanary(t, dir)
@@ -269,17 +279,33 @@ func TestEraseReachesEverything(t *testing.T) {
 // assertNoCanary fails when any file under dir contains the planted phrase.
 func assertNoCanary(t *testing.T, dir string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	eachFile(t, dir, func(name string, data []byte) {
+		if bytes.Contains(data, []byte(canary)) {
+			t.Errorf("%s holds the planted phrase", filepath.Join(dir, name))
+		}
+	})
+}
+
+// eachFile calls fn with the name, relative to dir, and the content of
+// every regular file under dir. It reads through an os.Root, so a symbolic
+// link cannot lead it outside dir.
+func eachFile(t *testing.T, dir string, fn func(name string, data []byte)) {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	defer func() { _ = root.Close() }() // read only: nothing to flush
+	fsys := root.FS()
+	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
-		data, err := os.ReadFile(path)
+		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return err
 		}
-		if bytes.Contains(data, []byte(canary)) {
-			t.Errorf("%s holds the planted phrase", path)
-		}
+		fn(name, data)
 		return nil
 	})
 	if err != nil {
@@ -337,8 +363,7 @@ func zipContains(t *testing.T, data []byte, s string) bool {
 			t.Fatal(err)
 		}
 		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
+		if err := errors.Join(err, rc.Close()); err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(b, []byte(s)) {
@@ -367,12 +392,8 @@ func TestResidencyRefusesOtherRegions(t *testing.T) {
 		t.Fatalf("audit folder: %v", err)
 	}
 	found := false
-	filepath.WalkDir(filepath.Join(cfg.DataDir, "audit"), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := os.ReadFile(path)
-			found = found || bytes.Contains(b, []byte("residency.refuse"))
-		}
-		return nil
+	eachFile(t, filepath.Join(cfg.DataDir, "audit"), func(_ string, data []byte) {
+		found = found || bytes.Contains(data, []byte("residency.refuse"))
 	})
 	if !found {
 		t.Errorf("audit log: want a residency.refuse entry")
@@ -383,5 +404,7 @@ func TestResidencyRefusesOtherRegions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open with eu-west-1 allowed: %v", err)
 	}
-	a.Close()
+	if err := a.Close(); err != nil {
+		t.Errorf("close app: %v", err)
+	}
 }

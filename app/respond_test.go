@@ -96,7 +96,11 @@ func respondApp(t *testing.T, h *hookReceiver) (*app.App, *syncBuffer) {
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
-	t.Cleanup(func() { a.Close() })
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close app: %v", err)
+		}
+	})
 	if _, err := a.Secrets.Set(t.Context(), secrets.Actor{Principal: "operator:test"}, "hook-signing-key", []byte(hookSigningKey), secrets.SetOptions{}); err != nil {
 		t.Fatalf("set secret: %v", err)
 	}
