@@ -56,8 +56,9 @@ func runPrivacy(ctx context.Context, m *Main, args []string) error {
 		}
 		err = a.ExportUser(ctx, m.operator(), user, f)
 		if err = errors.Join(err, f.Close()); err != nil {
-			os.Remove(*to)
-			return err
+			// A partial export contains user content, so the operator learns
+			// when it could not be removed.
+			return errors.Join(err, os.Remove(*to))
 		}
 		fmt.Fprintf(m.Stderr, "whispersync: wrote everything held about %s to %s\n", *userName, *to)
 		return nil
