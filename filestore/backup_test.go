@@ -15,7 +15,7 @@ func TestExportImportKeepsVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
+	defer closeStore(t, src)
 	v1, err := src.PutObject(ctx, "transcripts/u/m", []byte("sealed one"), map[string]string{"owner": "u"})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestExportImportKeepsVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer restored.Close()
+	defer closeStore(t, restored)
 	got, err := restored.GetObject(ctx, "transcripts/u/m", v1.VersionID)
 	if err != nil || !bytes.Equal(got.Body, []byte("sealed one")) || got.Tags["approved"] != "true" {
 		t.Errorf("restored version: got %+v, %v; want the body and the replaced tags", got, err)

@@ -132,12 +132,12 @@ func (s *Store) tryWriteFile(dir, name string, parts [][]byte) error {
 		return fmt.Errorf("create temp file: %w", err)
 	}
 	if err := writeAndSync(os.NewFile(uintptr(fd), tmp), parts); err != nil {
-		unix.Unlinkat(d.fd, tmp, 0)
+		_ = unix.Unlinkat(d.fd, tmp, 0) // Open removes a temp file left behind
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 
 	if err := unix.Renameat(d.fd, tmp, d.fd, name); err != nil {
-		unix.Unlinkat(d.fd, tmp, 0)
+		_ = unix.Unlinkat(d.fd, tmp, 0) // Open removes a temp file left behind
 		if errors.Is(err, unix.ENOENT) {
 			s.dirs.invalidate(d)
 			return errStale
@@ -155,13 +155,11 @@ func (s *Store) tryWriteFile(dir, name string, parts [][]byte) error {
 func writeAndSync(f *os.File, parts [][]byte) error {
 	for _, data := range parts {
 		if _, err := f.Write(data); err != nil {
-			f.Close()
-			return err
+			return errors.Join(err, f.Close())
 		}
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	return f.Close()
 }

@@ -139,18 +139,20 @@ func Open(dir string) (*Store, error) {
 		err = syncPath(dir)
 	}
 	if err != nil && !errors.Is(err, os.ErrExist) {
-		lock.Close()
+		_ = lock.Close() // nothing was written to the lock file
 		return nil, fmt.Errorf("filestore: open: %w", err)
 	}
 	root, err := os.OpenRoot(objects)
 	if err != nil {
-		lock.Close()
+		_ = lock.Close() // nothing was written to the lock file
 		return nil, fmt.Errorf("filestore: open: %w", err)
 	}
 	dirs, err := openFolders(objects)
 	if err != nil {
-		root.Close()
-		lock.Close()
+		// Nothing was written through either, so the open error is the
+		// one to report.
+		_ = root.Close()
+		_ = lock.Close()
 		return nil, fmt.Errorf("filestore: open: %w", err)
 	}
 
@@ -162,7 +164,7 @@ func Open(dir string) (*Store, error) {
 		log:  slog.Default().With("component", "filestore"),
 	}
 	if err := s.recover(); err != nil {
-		s.Close()
+		_ = s.Close() // releases the folder; the recovery error is the one to report
 		return nil, fmt.Errorf("filestore: open %s: recover: %w", dir, err)
 	}
 	return s, nil
@@ -189,7 +191,7 @@ func lockFolder(dir string) (*os.File, error) {
 	}
 	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
-		f.Close()
+		_ = f.Close() // the lock was not taken, so nothing is lost
 		return nil, &whispersync.Error{
 			Code:    whispersync.EUNAVAILABLE,
 			Message: fmt.Sprintf("object store folder %s is in use by another process: stop that process or choose another folder", dir),
@@ -197,7 +199,7 @@ func lockFolder(dir string) (*os.File, error) {
 		}
 	}
 	if err != nil {
-		f.Close()
+		_ = f.Close() // the lock was not taken, so nothing is lost
 		return nil, fmt.Errorf("filestore: open: lock %s: %w", name, err)
 	}
 	return f, nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -95,7 +96,7 @@ func TestOpenRemovesLeftoverFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	s.Close()
+	closeStore(t, s)
 
 	// A crash can leave a temp file of an unfinished write, and the tags
 	// file of a version whose permanent delete was cut short.
@@ -239,6 +240,7 @@ func TestVersionFileMovedDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// #nosec G703 -- a version id the store issued, in the test's own folder
 	if err := os.WriteFile(filepath.Join(dir, "objects", "b@"+a.VersionID), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -403,8 +405,11 @@ func TestOpenLockedByOtherProcess(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
+	// #nosec G204 G702 -- runs this test binary again, with a fixed argument
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenLockedByOtherProcess$")
 	cmd.Env = append(os.Environ(), "FILESTORE_TEST_HOLD="+dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -426,24 +431,30 @@ func TestOpenLockedByOtherProcess(t *testing.T) {
 		t.Errorf("open while another process holds the folder: got code %q (%v), want %q", code, err, whispersync.EUNAVAILABLE)
 	}
 
-	stdin.Close()
+	if err := stdin.Close(); err != nil {
+		t.Fatalf("close the holder's stdin: %v", err)
+	}
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("holder process: %v", err)
+		t.Fatalf("holder process: %v: %s", err, stderr.String())
 	}
 	open(t, dir)
 }
 
 // holdStore opens the store in dir, reports it on stdout and keeps it open
-// until stdin is closed.
+// until stdin is closed. It exits with status 1 when it fails.
 func holdStore(dir string) {
 	s, err := filestore.Open(dir)
 	if err != nil {
-		os.Stdout.WriteString("open failed: " + err.Error() + "\n")
+		fmt.Printf("open failed: %v\n", err)
 		os.Exit(1)
 	}
-	os.Stdout.WriteString("holding\n")
-	bufio.NewReader(os.Stdin).ReadString('\n')
-	s.Close()
+	fmt.Println("holding")
+	// The read ends with io.EOF when the test closes stdin.
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "close: %v\n", err)
+		os.Exit(1)
+	}
 }
 
 func TestFileModes(t *testing.T) {
@@ -584,8 +595,16 @@ func open(t testing.TB, dir string) *filestore.Store {
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { closeStore(t, s) })
 	return s
+}
+
+// closeStore closes s and fails the test when that fails.
+func closeStore(t testing.TB, s *filestore.Store) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
 }
 
 func editFile(t *testing.T, name string, edit func([]byte) []byte) {

@@ -157,7 +157,7 @@ func (c *folders) openChild(parent *folder, dir string) (*folder, error) {
 	if e, ok := c.byPath[dir]; ok {
 		// Another writer opened it meanwhile. Its needs cover the entry
 		// too, because it saw the entry before it read its mark.
-		unix.Close(fd)
+		_ = unix.Close(fd) // a read-only handle: closing it loses nothing
 		f := e.Value.(*folder)
 		c.lru.MoveToFront(e)
 		f.refs++
@@ -190,7 +190,7 @@ func (c *folders) releaseLocked(f *folder) {
 	if f.refs > 0 {
 		return
 	}
-	unix.Close(f.fd)
+	_ = unix.Close(f.fd) // a read-only handle: closing it loses nothing
 	for _, n := range f.needs {
 		c.releaseLocked(n.f)
 	}

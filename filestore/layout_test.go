@@ -116,7 +116,7 @@ func TestLongLastElement(t *testing.T) {
 			t.Fatalf("put tagging %.10s...: %v", key, err)
 		}
 	}
-	s.Close()
+	closeStore(t, s)
 
 	s = open(t, dir)
 	versions, err := s.ListObjectVersions(ctx, "k/aa")
@@ -147,7 +147,7 @@ func TestOpenRejectsEarlierLayout(t *testing.T) {
 
 	s, err := filestore.Open(dir)
 	if err == nil {
-		s.Close()
+		closeStore(t, s)
 		t.Fatal("open a store of the earlier layout: got success, want an error")
 	}
 	if !strings.Contains(err.Error(), "older layout") || !strings.Contains(err.Error(), "transcripts/owner/memo") {

@@ -128,7 +128,7 @@ func (s *Store) readListed(dir, stem, versionID string) (*meta, error) {
 		}
 		var m meta
 		err = decodeRecord(bufio.NewReader(f), versionMagic, &m)
-		f.Close()
+		_ = f.Close() // read only: nothing to flush
 		if err != nil {
 			return nil, fmt.Errorf("version %s in folder %s: %w", versionID, quoteKey(dir), err)
 		}

@@ -83,13 +83,19 @@ func TestOpenObservesStoredVersionIDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
 
 	s, err = Open(dir)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	defer s.Close()
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
 	got, err := s.PutObject(t.Context(), "b", []byte("y"), nil)
 	if err != nil {
 		t.Fatalf("put after reopen: %v", err)
