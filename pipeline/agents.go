@@ -115,19 +115,25 @@ func (p *Pipeline) writeIndex(ctx context.Context, index []whispersync.Write) er
 	return nil
 }
 
-// indexWrites adds a memory to the blind search index: one item per term,
-// keyed by the term's HMAC under the owner's personal-data key, so the index
-// holds no term in plaintext.
+// indexWrites adds a memory to the blind search index as one item: the set
+// of its terms' HMACs under the owner's personal-data key, sealed. The
+// index thus holds no term in plaintext, and a memory costs one row however
+// many words it has; a search reads the owner's index items and matches
+// the HMACs of its own words.
 func (p *Pipeline) indexWrites(ctx context.Context, owner, key string, terms []string) ([]whispersync.Write, error) {
-	writes := make([]whispersync.Write, 0, len(terms))
+	blinds := make([]string, 0, len(terms))
 	for _, term := range terms {
 		blind, err := p.sealer.BlindIndex(ctx, owner, term)
 		if err != nil {
 			return nil, fmt.Errorf("index term: %w", err)
 		}
-		writes = append(writes, whispersync.Write{Table: tableMemoryIndex, Item: whispersync.Item{Owner: owner, Key: blind + "#" + key}})
+		blinds = append(blinds, blind)
 	}
-	return writes, nil
+	item, err := p.sealItem(ctx, tableMemoryIndex, owner, key, whispersync.KeyClassPII, map[string]string{"memo": strings.SplitN(key, "#", 2)[0]}, blinds)
+	if err != nil {
+		return nil, err
+	}
+	return []whispersync.Write{{Table: tableMemoryIndex, Item: item}}, nil
 }
 
 // memoryTerms lists the distinct search terms of a memory: its words and the

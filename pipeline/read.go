@@ -183,6 +183,20 @@ func validWeek(week string) bool {
 	return n <= last
 }
 
+// containsAll reports whether every element of want is in have.
+func containsAll(have, want []string) bool {
+	set := make(map[string]bool, len(have))
+	for _, h := range have {
+		set[h] = true
+	}
+	for _, w := range want {
+		if !set[w] {
+			return false
+		}
+	}
+	return true
+}
+
 // validFilter checks the values of a memory filter.
 func validFilter(f memory.Filter) error {
 	switch f.Sentiment {
@@ -231,23 +245,25 @@ func (p *Pipeline) SearchMemories(ctx context.Context, actor Actor, owner, query
 			keys = append(keys, it.Key)
 		}
 	} else {
-		counts := map[string]int{}
-		for _, term := range terms {
+		want := make([]string, len(terms))
+		for i, term := range terms {
 			blind, err := p.sealer.BlindIndex(ctx, owner, term)
 			if err != nil {
 				return nil, fmt.Errorf("pipeline: index term: %w", err)
 			}
-			items, err := p.tables.Query(ctx, whispersync.Query{Table: tableMemoryIndex, Owner: owner, Prefix: blind + "#"})
-			if err != nil {
-				return nil, fmt.Errorf("pipeline: search index: %w", err)
-			}
-			for _, it := range items {
-				counts[strings.TrimPrefix(it.Key, blind+"#")]++
-			}
+			want[i] = blind
 		}
-		for key, n := range counts {
-			if n == len(terms) {
-				keys = append(keys, key)
+		items, err := p.tables.Query(ctx, whispersync.Query{Table: tableMemoryIndex, Owner: owner})
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: search index: %w", err)
+		}
+		for _, it := range items {
+			var blinds []string
+			if err := p.openItem(ctx, tableMemoryIndex, it, &blinds); err != nil {
+				return nil, err
+			}
+			if containsAll(blinds, want) {
+				keys = append(keys, it.Key)
 			}
 		}
 		sort.Sort(sort.Reverse(sort.StringSlice(keys)))

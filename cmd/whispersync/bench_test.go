@@ -88,7 +88,7 @@ func BenchmarkProcess(b *testing.B) {
 
 // BenchmarkFloorSQLite is the floor BenchmarkProcess is compared with: the
 // rows the pipeline stores for a memo (memo, content hash, outbox, queue
-// message, agent output, two index rows, memo update) inserted into SQLite
+// message, agent output, search index row, memo update) inserted into SQLite
 // with the same durability settings (WAL, synchronous=FULL), one
 // transaction per memo from 16 goroutines, with no encryption, files,
 // classification or audit. b.N is the number of memos.
@@ -103,7 +103,7 @@ func BenchmarkFloorSQLite(b *testing.B) {
 	if _, err := db.Exec(`CREATE TABLE items (tbl TEXT, owner TEXT, key TEXT, attrs TEXT, data BLOB, revision INTEGER, PRIMARY KEY (tbl, owner, key))`); err != nil {
 		b.Fatal(err)
 	}
-	tables := []string{"memos", "memo_hashes", "outbox", "queue", "journal", "memory_index", "memory_index", "memos_update"}
+	tables := []string{"memos", "memo_hashes", "outbox", "queue", "journal", "memory_index", "memos_update"}
 
 	b.ResetTimer()
 	start := time.Now()
