@@ -220,13 +220,34 @@ func checkKeyFileExpected(cfg Config) error {
 }
 
 // inside reports whether path lies in dir, after resolving both to absolute
-// paths.
+// paths with symbolic links followed as far as they exist, so a link cannot
+// smuggle a key file into the data directory.
 func inside(dir, path string) bool {
-	d, err1 := filepath.Abs(dir)
-	p, err2 := filepath.Abs(path)
+	d, err1 := resolve(dir)
+	p, err2 := resolve(path)
 	if err1 != nil || err2 != nil {
 		return false
 	}
 	rel, err := filepath.Rel(d, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// resolve returns path made absolute with the symbolic links of its longest
+// existing prefix resolved; the parts that do not exist yet are kept as
+// they are.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	var rest []string
+	for p := abs; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{real}, rest...)...), nil
+		}
+		if p == filepath.Dir(p) {
+			return abs, nil
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+	}
 }

@@ -27,7 +27,7 @@ const (
 	// version as ten decimal digits.
 	VersionsTable = "secret_versions"
 	// FindingsTable holds findings such as a rotation the owner must do.
-	FindingsTable = "findings"
+	FindingsTable = "secret_findings"
 	// SystemOwner is the partition of items that belong to no user.
 	SystemOwner = "_system"
 )

@@ -45,7 +45,7 @@ func runAudit(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return usagef("--to: %v", err)
 	}
-	cfg := app.Config{DataDir: m.DataDir, KeyFile: m.KeyFile}
+	cfg := app.Config{DataDir: m.DataDir, KeyFile: m.KeyFile, PassphraseFile: m.PassphraseFile}
 
 	switch pos[0] {
 	case "verify":

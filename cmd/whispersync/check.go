@@ -87,7 +87,7 @@ func runCheck(ctx context.Context, m *Main, args []string) error {
 func (m *Main) gatherFacts(ctx context.Context, f checkFlags) *check.Facts {
 	now := time.Now()
 	facts := &check.Facts{Now: now}
-	cfg := app.Config{DataDir: m.DataDir, KeyFile: m.KeyFile}
+	cfg := app.Config{DataDir: m.DataDir, KeyFile: m.KeyFile, PassphraseFile: m.PassphraseFile}
 
 	if info, err := os.Stat(m.DataDir); err == nil {
 		facts.DataDirMode = info.Mode().Perm()

@@ -97,7 +97,7 @@ func runKeys(ctx context.Context, m *Main, args []string) error {
 // rotateKeyFileOnly rotates the key file while serve holds the data
 // directory; serve rewraps at its next check.
 func (m *Main) rotateKeyFileOnly(asJSON bool) error {
-	v, err := app.RotateKeyFile(app.Config{DataDir: m.DataDir, KeyFile: m.KeyFile})
+	v, err := app.RotateKeyFile(app.Config{DataDir: m.DataDir, KeyFile: m.KeyFile, PassphraseFile: m.PassphraseFile})
 	if err != nil {
 		return err
 	}

@@ -499,3 +499,34 @@ func TestPassphraseFileFlag(t *testing.T) {
 		t.Errorf("second run with the passphrase: exit %d, stderr %s", code, stderr)
 	}
 }
+
+func TestKeyFileThroughSymlinkIntoDataDirIsRefused(t *testing.T) {
+	env := testEnv(t)
+	if code, _, stderr := run(t, env, "memos", "list"); code != 0 {
+		t.Fatalf("first run: exit %d, stderr %s", code, stderr)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(env["WHISPERSYNC_DATA_DIR"], link); err != nil {
+		t.Fatal(err)
+	}
+	env["WHISPERSYNC_KEY_FILE"] = filepath.Join(link, "keyring.json")
+	code, _, stderr := run(t, env, "memos", "list")
+	if code != 1 || !strings.Contains(stderr, "inside the data directory") {
+		t.Errorf("key file through a symlink: exit %d, stderr %q, want a refusal", code, stderr)
+	}
+}
+
+func TestSecretRotationLeavesFindingsReadable(t *testing.T) {
+	env := testEnv(t)
+	var stdout, stderr bytes.Buffer
+	m := &Main{Stdin: strings.NewReader("first-value"), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }}
+	if code := m.Run(context.Background(), []string{"secrets", "set", "n1"}); code != 0 {
+		t.Fatalf("secrets set: exit %d, stderr %s", code, stderr.String())
+	}
+	// A secret of the notify type records a finding for its owner.
+	m.Stdin = strings.NewReader("")
+	m.Run(context.Background(), []string{"secrets", "rotate", "n1"})
+	if code, _, stderr := run(t, env, "findings", "list"); code != 0 {
+		t.Errorf("findings list after a secret rotation: exit %d, stderr %s", code, stderr)
+	}
+}
