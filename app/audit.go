@@ -25,6 +25,11 @@ const (
 // intervals, so a writer that signs every interval never trips it.
 const DefaultMaxUnsigned = 2 * audit.DefaultDigestInterval
 
+// AuditAnchorFile is the file beside the key file that records the newest
+// signed audit digest, so a log rolled back inside the data directory is
+// detected.
+func AuditAnchorFile(keyFile string) string { return keyFile + ".audit-anchor" }
+
 // AuditDir is the folder of the audit log of a data directory.
 func AuditDir(dataDir string) string { return filepath.Join(dataDir, "audit") }
 
@@ -35,6 +40,7 @@ func (a *App) openAudit(cfg Config) (*audit.Log, error) {
 		HMACKey:        a.Keyring.DeriveKey(auditHMACPurpose),
 		DigestKey:      audit.SigningKey(seed),
 		DigestInterval: cfg.AuditDigestInterval,
+		AnchorFile:     AuditAnchorFile(cfg.KeyFile),
 		Logger:         a.Logger.With("component", "audit"),
 	})
 }
@@ -61,6 +67,9 @@ func VerifyAudit(cfg Config, opts audit.VerifyOptions) (audit.Report, error) {
 	}
 	defer kr.Close()
 	opts.Key = auditPublicKey(kr)
+	if opts.AnchorFile == "" {
+		opts.AnchorFile = AuditAnchorFile(cfg.KeyFile)
+	}
 	return audit.VerifySigned(AuditDir(cfg.DataDir), opts)
 }
 

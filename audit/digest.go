@@ -194,6 +194,8 @@ func writeDigest(dir string, d *Digest, key ed25519.PrivateKey) (*signedDigest, 
 
 // digestState is what the writer remembers between digests.
 type digestState struct {
+	// first is the payload hash of digest 1, for the anchor.
+	first   string
 	last    *signedDigest
 	pending []DigestSegment // segments holding entries after last
 }
@@ -243,6 +245,9 @@ func (l *Log) loadDigests() error {
 		return fmt.Errorf("the log ends at seq %d, but digest %s covers up to seq %d: entries were cut off the tail: %w", l.seq, last.name, last.LastSeq, ErrBroken)
 	}
 	l.digests.last = last
+	if first, err := readDigest(l.digestDir, numbers[0], PublicKey(l.digestKey)); err == nil {
+		l.digests.first = first.payloadHash()
+	}
 	if last.LastSeq < l.seq {
 		l.digests.pending, err = l.segmentsAfter(last.LastSeq)
 	}
@@ -315,5 +320,15 @@ func (l *Log) signDigest() error {
 	}
 	l.digests.last, l.digests.pending = signed, nil
 	l.logger.Debug("audit digest signed", "digest", signed.name, "last_seq", d.LastSeq)
+	if l.anchorFile != "" {
+		// The digest is already durable; a lagging anchor only weakens the
+		// rollback check until the next digest, so it is logged, not fatal.
+		if d.Number == 1 {
+			l.digests.first = signed.payloadHash()
+		}
+		if err := writeAnchor(l.anchorFile, anchor{First: l.digests.first, Number: d.Number, LastSeq: d.LastSeq, Hash: signed.payloadHash()}); err != nil {
+			l.logger.Error("audit anchor update failed", "anchor", l.anchorFile, "digest", signed.name, "err", err)
+		}
+	}
 	return nil
 }

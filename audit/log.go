@@ -59,6 +59,10 @@ type Options struct {
 	// Zero means DefaultDigestInterval. Open and Close sign one too when
 	// entries are not covered yet.
 	DigestInterval time.Duration
+	// AnchorFile, when set, names a file outside the data directory that
+	// each signed digest updates, so that VerifySigned can tell a log rolled
+	// back to an earlier digest. Keep it beside the key file.
+	AnchorFile string
 
 	// openFile opens segment files for the writer. Tests set it to inject
 	// failures.
@@ -84,6 +88,7 @@ type Log struct {
 
 	digestDir      string
 	digestKey      ed25519.PrivateKey
+	anchorFile     string
 	digestInterval time.Duration
 	digestRequests chan chan error
 
@@ -129,6 +134,7 @@ func Open(dir string, opts Options) (*Log, error) {
 
 		digestDir:      opts.DigestDir,
 		digestKey:      opts.DigestKey,
+		anchorFile:     opts.AnchorFile,
 		digestInterval: opts.DigestInterval,
 		digestRequests: make(chan chan error),
 	}

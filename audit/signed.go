@@ -27,6 +27,10 @@ type VerifyOptions struct {
 	MaxUnsigned time.Duration
 	// Now returns the current time for MaxUnsigned. Nil means time.Now.
 	Now func() time.Time
+	// AnchorFile, when set, is the anchor the writer keeps (see
+	// Options.AnchorFile); a digest chain shorter than the anchor records,
+	// or a different digest under its number, is a problem.
+	AnchorFile string
 }
 
 // VerifySigned checks the log in dir as Verify does, and checks it against
@@ -62,6 +66,16 @@ func VerifySigned(dir string, opts VerifyOptions) (Report, error) {
 	}
 	newest := digests[len(digests)-1]
 	report.SignedThrough, report.LastDigest = newest.LastSeq, newest.Time
+	if opts.AnchorFile != "" {
+		a, err := readAnchor(opts.AnchorFile)
+		if err != nil {
+			return report, fmt.Errorf("audit: verify: %w", err)
+		}
+		if problem := checkAnchor(digests, a, opts.AnchorFile); problem != nil {
+			report.Problem = problem
+			return report, fmt.Errorf("audit: verify %s: %s: %w", dir, problem, ErrBroken)
+		}
+	}
 
 	start := startingPoint(digests, opts.From)
 	segments, err := listSegments(dir)
