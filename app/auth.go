@@ -160,13 +160,19 @@ func (a *App) Login(ctx context.Context, actor pipeline.Actor, name, password st
 	} else if err != nil {
 		return "", nil, err
 	}
-	if err := auth.VerifyPassword(stored.Hash, password); errors.Is(err, auth.ErrPasswordMismatch) {
-		return fail()
-	} else if err != nil {
-		return "", nil, fmt.Errorf("app: login: %w", err)
-	}
+	verified := auth.VerifyPassword(stored.Hash, password)
+	// A locked account gets the same answer whatever the password, so the
+	// answer confirms neither the password nor the lock to a guesser.
 	if err := a.checkLocked(ctx, user); err != nil {
+		if whispersync.ErrorCode(err) == whispersync.EUNAUTHORIZED {
+			return fail()
+		}
 		return "", nil, err
+	}
+	if errors.Is(verified, auth.ErrPasswordMismatch) {
+		return fail()
+	} else if verified != nil {
+		return "", nil, fmt.Errorf("app: login: %w", verified)
 	}
 	if err := a.Identity().ClearFailures(ctx, userKey); err != nil {
 		return "", nil, err
