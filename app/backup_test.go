@@ -192,6 +192,30 @@ func TestBackupRestoreRebuildsTheSameData(t *testing.T) {
 	if err != nil || last.BackupID != m2.ID || !last.OK {
 		t.Errorf("last drill: got %+v, %v", last, err)
 	}
+
+	// A restore that fails half-way leaves the target folder empty, so a
+	// retry can use it.
+	blobs, err := filepath.Glob(filepath.Join(env.cfg.Backup.Dir, "blobs", "*", "*"))
+	if err != nil || len(blobs) == 0 {
+		t.Fatalf("find backup blobs: %v (found %d)", err, len(blobs))
+	}
+	for _, b := range blobs {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)/2] ^= 0xff
+		if err := os.WriteFile(b, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	broken := filepath.Join(env.base, "broken")
+	if _, err := a.RestoreBackup(ctx, operator, m.ID, broken, env.cfg, nil); err == nil {
+		t.Fatal("restore from corrupted blobs succeeded")
+	}
+	if _, err := os.Stat(broken); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("failed restore left %s behind (stat: %v)", broken, err)
+	}
 }
 
 func TestEraseReachesEverything(t *testing.T) {

@@ -220,10 +220,18 @@ func (r *Repository) Restore(ctx context.Context, id, target string, progress Pr
 	if err != nil {
 		return nil, fmt.Errorf("backup: restore %s: %w", m.ID, err)
 	}
+	_, statErr := os.Stat(target)
+	existed := statErr == nil
 	if err := os.MkdirAll(target, 0o700); err != nil {
 		return nil, fmt.Errorf("backup: restore: %w", err)
 	}
 	if err := r.restoreInto(ctx, m, sr, target, progress); err != nil {
+		// target was empty or missing, so everything in it is this
+		// restore's: remove it, so a retry finds the folder empty again.
+		if cerr := emptyFolder(target, existed); cerr != nil {
+			r.log.Error("remove a failed restore failed", "target", target, "err", cerr)
+			err = errors.Join(err, fmt.Errorf("remove the partial restore in %s: %w", target, cerr))
+		}
 		return nil, fmt.Errorf("backup: restore %s: %w", m.ID, err)
 	}
 	r.log.Info("backup restored", "backup", m.ID, "target", target, "objects", len(m.Objects))
@@ -336,4 +344,21 @@ func syncTree(root string) error {
 		}
 		return syncDir(path)
 	})
+}
+
+// emptyFolder removes what a failed restore wrote into dir, and dir itself
+// unless it existed before the restore.
+func emptyFolder(dir string, existed bool) error {
+	if !existed {
+		return os.RemoveAll(dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+	}
+	return errors.Join(errs...)
 }
