@@ -254,6 +254,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// auditRefusal records a request refused by the daily quota.
+func (s *Server) auditRefusal(r *http.Request, key string) {
+	a := s.actor(r)
+	if a.Principal == "" {
+		a.Principal = key
+	}
+	err := s.app.Audit.Append(r.Context(), whispersync.AuditEvent{
+		Time: time.Now().UTC(), Principal: a.Principal, Action: "ratelimit.reject", Resource: r.Method + " " + r.URL.Path,
+		Outcome: whispersync.OutcomeDenied, Source: a.Source, RequestID: a.RequestID, Detail: map[string]string{"limit": "daily"},
+	})
+	if err != nil {
+		s.log.Error("audit quota refusal failed", "request_id", a.RequestID, "err", err)
+	}
+}
+
 // limit applies l to key, writes the RateLimit headers, and returns 429
 // when the request is refused.
 func (s *Server) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limiter, kind, key string) bool {
@@ -265,6 +280,12 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limi
 	d.SetHeaders(w.Header())
 	if !d.Allowed {
 		rateRejections.Add(kind, 1)
+		if d.Daily {
+			// Exhausted daily quotas are rare and feed the quota detector;
+			// burst refusals are only counted, so a flood cannot flood the
+			// audit trail too.
+			s.auditRefusal(r, key)
+		}
 		s.error(w, r, auth.Retry(d.RetryAfter, "rate limit exceeded: %d requests, try again in %d s", d.Limit, int(d.RetryAfter.Seconds()+0.999)))
 		return false
 	}

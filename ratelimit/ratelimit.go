@@ -72,6 +72,8 @@ type Decision struct {
 	Reset     time.Duration
 	// RetryAfter is set when the request is refused.
 	RetryAfter time.Duration
+	// Daily is set when the daily quota, not the burst, refused the request.
+	Daily bool
 	// Policy is the RateLimit-Policy header value, such as "20;w=1, 1000;w=86400".
 	Policy string
 }
@@ -174,7 +176,7 @@ func (l *Limiter) Allow(ctx context.Context, key string) (Decision, error) {
 	untilMidnight := time.Date(now.UTC().Year(), now.UTC().Month(), now.UTC().Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
 	if c.n >= l.cfg.Daily {
 		r.CancelAt(now)
-		return Decision{Limit: l.cfg.Daily, Remaining: 0, Reset: untilMidnight, RetryAfter: untilMidnight, Policy: l.policy}, nil
+		return Decision{Limit: l.cfg.Daily, Remaining: 0, Reset: untilMidnight, RetryAfter: untilMidnight, Daily: true, Policy: l.policy}, nil
 	}
 	c.n++
 	c.dirty = true
