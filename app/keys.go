@@ -314,11 +314,30 @@ func (a *App) rewrap(ctx context.Context, actor pipeline.Actor, progress func(se
 
 // RetireKEK removes a key-encryption key version from the key file once
 // no stored data key depends on it.
-func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) error {
+func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) (err error) {
 	a.keys.rotating.Lock()
 	defer a.keys.rotating.Unlock()
+	resource := "kek:v" + strconv.Itoa(version)
+	defer func() {
+		// A refused retirement is audited too, as denied.
+		if whispersync.ErrorCode(err) == whispersync.EINVALID || whispersync.ErrorCode(err) == whispersync.ECONFLICT || whispersync.IsNotFound(err) {
+			if aerr := a.Audit.Append(ctx, whispersync.AuditEvent{
+				Time: time.Now().UTC(), Principal: actor.Principal, Source: actor.Source, RequestID: actor.RequestID,
+				Action: "key.retire", Resource: resource, Outcome: whispersync.OutcomeDenied, Detail: map[string]string{"reason": whispersync.ErrorCode(err)},
+			}); aerr != nil {
+				a.Logger.Error("audit refused key retirement failed", "component", "keys", "version", version, "err", aerr)
+			}
+		}
+	}()
 	if err := a.Keyring.Refresh(); err != nil {
 		return err
+	}
+	known := false
+	for _, v := range a.Keyring.Versions() {
+		known = known || v.Version == version
+	}
+	if !known {
+		return whispersync.Errorf(whispersync.ENOTFOUND, "key-encryption key version %d does not exist: whispersync keys status lists the versions", version)
 	}
 	if version == a.Keyring.CurrentVersion() {
 		return whispersync.Errorf(whispersync.EINVALID, "key-encryption key version %d is the current version: run whispersync keys rotate first, then retire it", version)
@@ -336,7 +355,7 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 			return whispersync.Errorf(whispersync.ECONFLICT, "key-encryption key version %d still wraps %d data keys of %d owners (%s): run whispersync keys rotate --resume to rewrap them, then retire it", version, d.DataKeys, d.Owners, describeOwners(d))
 		}
 	}
-	if err := a.auditKey(ctx, actor, "key.retire", "kek:v"+strconv.Itoa(version), nil); err != nil {
+	if err := a.auditKey(ctx, actor, "key.retire", resource, nil); err != nil {
 		return err
 	}
 	if err := a.Keyring.Retire(version); err != nil {
