@@ -13,9 +13,11 @@ import (
 	"github.com/whispersync/whispersync/secrets"
 )
 
-// DefaultDetectionInterval is how often serve runs the detectors and
-// publishes the findings that changed; high findings are published at once.
-const DefaultDetectionInterval = 15 * time.Minute
+// DefaultDetectionInterval is how often serve runs the detectors. High
+// findings are published after the run that raised them, so within this
+// interval; the others go out in a digest every respond.DefaultInterval
+// (15 minutes).
+const DefaultDetectionInterval = time.Minute
 
 // Findings returns the store of threat-detection findings.
 func (a *App) Findings() *detect.Store {
