@@ -154,6 +154,12 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/privacy/erase", s.authed(whispersync.ScopeMemosWrite, s.handleEraseSelf))
 
 	s.mux.Handle("POST /v1/admin/users/{name}/erase", s.authed(whispersync.ScopeAdmin, s.handleEraseUser))
+	s.mux.Handle("POST /v1/admin/users/{name}/lock", s.authed(whispersync.ScopeAdmin, s.handleLock(true)))
+	s.mux.Handle("POST /v1/admin/users/{name}/unlock", s.authed(whispersync.ScopeAdmin, s.handleLock(false)))
+	s.mux.Handle("POST /v1/admin/users/{name}/tokens/{id}/revoke", s.authed(whispersync.ScopeAdmin, s.handleRevokeToken))
+	s.mux.Handle("GET /v1/admin/blocklist", s.authed(whispersync.ScopeAdmin, s.handleListBlocks))
+	s.mux.Handle("POST /v1/admin/blocklist", s.authed(whispersync.ScopeAdmin, s.handleBlock))
+	s.mux.Handle("POST /v1/admin/blocklist/remove", s.authed(whispersync.ScopeAdmin, s.handleUnblock))
 	s.mux.Handle("GET /v1/admin/dlq", s.authed(whispersync.ScopeAdmin, s.handleListDLQ))
 	s.mux.Handle("POST /v1/admin/dlq/redrive", s.authed(whispersync.ScopeAdmin, s.handleRedrive))
 	s.mux.Handle("GET /v1/admin/metrics", s.authed(whispersync.ScopeAdmin, s.handleMetrics))

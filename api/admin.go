@@ -1,0 +1,138 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/auth"
+)
+
+// The admin routes let an operator act during an incident while serve
+// holds the data directory, which keeps the CLI out: lock and unlock
+// accounts, revoke tokens and edit the block list.
+
+func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) (*whispersync.User, bool) {
+	user, err := s.app.Accounts.FindUserByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		if whispersync.IsNotFound(err) {
+			err = whispersync.Errorf(whispersync.ENOTFOUND, "user %q not found", r.PathValue("name"))
+		}
+		s.error(w, r, err)
+		return nil, false
+	}
+	return user, true
+}
+
+// handleLock locks (lock true) or unlocks an account.
+func (s *Server) handleLock(lock bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, ok := s.adminUser(w, r)
+		if !ok {
+			return
+		}
+		if err := s.app.SetLocked(r.Context(), s.actor(r), user, lock); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		s.json(w, http.StatusOK, map[string]any{"user": user.Name, "locked": lock})
+	}
+}
+
+func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
+	user, ok := s.adminUser(w, r)
+	if !ok {
+		return
+	}
+	if err := s.app.RevokeToken(r.Context(), s.actor(r), user, r.PathValue("id")); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, map[string]any{"user": user.Name, "revoked": r.PathValue("id")})
+}
+
+// blockRequest is the body of the block-list routes.
+type blockRequest struct {
+	// Value is an IP address, a CIDR prefix, or a principal such as
+	// token:t_… or user:u_….
+	Value  string `json:"value"`
+	Reason string `json:"reason,omitempty"`
+	// Expires is a Go duration such as "24h"; empty for no expiry.
+	Expires string `json:"expires,omitempty"`
+}
+
+func (s *Server) readBlock(w http.ResponseWriter, r *http.Request) (blockRequest, bool) {
+	var req blockRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.Value == "" {
+		s.error(w, r, whispersync.Errorf(whispersync.EINVALID, `invalid JSON body: send {"value": "192.0.2.7", "reason": "…", "expires": "24h"}`))
+		return req, false
+	}
+	return req, true
+}
+
+func blockKind(value string) string {
+	kind, _, ok := strings.Cut(value, ":")
+	if ok && (kind == auth.KindToken || kind == auth.KindSession || kind == auth.KindService || kind == auth.KindOIDC || kind == "user") {
+		return "principal"
+	}
+	return "ip"
+}
+
+func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
+	req, ok := s.readBlock(w, r)
+	if !ok {
+		return
+	}
+	b := auth.Block{Kind: blockKind(req.Value), Value: req.Value, Reason: req.Reason, CreatedAt: time.Now().UTC()}
+	if req.Expires != "" {
+		d, err := time.ParseDuration(req.Expires)
+		if err != nil || d <= 0 {
+			s.error(w, r, whispersync.Errorf(whispersync.EINVALID, "invalid expires %q: use a positive duration such as 24h", req.Expires))
+			return
+		}
+		b.ExpiresAt = b.CreatedAt.Add(d)
+	}
+	if err := s.app.Block(r.Context(), s.actor(r), b); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.reloadBlocks(r)
+	s.json(w, http.StatusOK, b)
+}
+
+func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
+	req, ok := s.readBlock(w, r)
+	if !ok {
+		return
+	}
+	if err := s.app.Unblock(r.Context(), s.actor(r), blockKind(req.Value), req.Value); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.reloadBlocks(r)
+	s.json(w, http.StatusOK, map[string]string{"removed": req.Value})
+}
+
+func (s *Server) handleListBlocks(w http.ResponseWriter, r *http.Request) {
+	blocks, err := s.app.Identity().ListBlocks(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if blocks == nil {
+		blocks = []auth.Block{}
+	}
+	s.json(w, http.StatusOK, map[string]any{"blocks": blocks})
+}
+
+// reloadBlocks applies a block-list change at once instead of at the next
+// periodic reload.
+func (s *Server) reloadBlocks(r *http.Request) {
+	if err := s.ReloadBlocklist(r.Context()); err != nil {
+		s.log.Warn("reload block list failed", "request_id", s.actor(r).RequestID, "err", err)
+	}
+}
