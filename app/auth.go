@@ -141,8 +141,11 @@ func (a *App) Login(ctx context.Context, actor pipeline.Actor, name, password st
 		return "", nil, err
 	}
 	wrong := denied("wrong user name or password")
+	// resource names the account when it exists, so guesses against one
+	// account from many addresses still add up to a finding.
+	resource := "user"
 	fail := func() (string, *auth.Principal, error) {
-		a.AuthFailure(ctx, actor, "password", "user", map[string]string{"user": name}, userKey, SourceKey(actor.Source))
+		a.AuthFailure(ctx, actor, "password", resource, map[string]string{"user": name}, userKey, SourceKey(actor.Source))
 		return "", nil, wrong
 	}
 
@@ -153,6 +156,7 @@ func (a *App) Login(ctx context.Context, actor pipeline.Actor, name, password st
 	} else if err != nil {
 		return "", nil, err
 	}
+	resource = "user:" + user.ID
 	stored, err := a.Identity().Password(ctx, user.ID)
 	if whispersync.IsNotFound(err) {
 		_ = auth.VerifyPassword(dummyHash(), password)
