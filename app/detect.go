@@ -120,7 +120,27 @@ func (a *App) DetectionFacts(ctx context.Context) *check.Detection {
 		a.Logger.Warn("read detection state failed", "err", err)
 		return nil
 	}
-	return &check.Detection{Enabled: !state.LastRun.IsZero(), Interval: DefaultDetectionInterval, LastRun: state.LastRun, Notifiers: len(a.response.Channels())}
+	return &check.Detection{Enabled: !state.LastRun.IsZero(), Interval: DefaultDetectionInterval, LastRun: state.LastRun, Notifiers: a.usableChannels(ctx)}
+}
+
+// usableChannels counts the configured notification channels whose secrets
+// are in the secret store: a channel that names a missing secret cannot
+// deliver, so it must not satisfy the compliance check.
+func (a *App) usableChannels(ctx context.Context) int {
+	n := 0
+	for channel, names := range a.response.Secrets() {
+		usable := true
+		for _, name := range names {
+			if _, err := a.Secrets.Describe(ctx, secrets.Actor{Principal: "system:check"}, name); err != nil {
+				a.Logger.Warn("notification channel names a missing secret", "channel", channel, "secret", name, "err", err)
+				usable = false
+			}
+		}
+		if usable {
+			n++
+		}
+	}
+	return n
 }
 
 // RunDetection runs ScanFindings every interval until ctx ends, then

@@ -104,6 +104,25 @@ func (c Config) Channels() []string {
 	return out
 }
 
+// Secrets maps each configured channel to the names of the secrets it
+// needs.
+func (c Config) Secrets() map[string][]string {
+	out := map[string][]string{}
+	if c.Slack != nil {
+		out[ChannelSlack] = []string{c.Slack.URLSecret}
+	}
+	if c.Email != nil {
+		out[ChannelEmail] = nil
+		if c.Email.PasswordSecret != "" {
+			out[ChannelEmail] = []string{c.Email.PasswordSecret}
+		}
+	}
+	if c.Webhook != nil {
+		out[ChannelWebhook] = []string{c.Webhook.KeySecret}
+	}
+	return out
+}
+
 // PublishInterval returns Interval or its default.
 func (c Config) PublishInterval() time.Duration {
 	if c.Interval <= 0 {

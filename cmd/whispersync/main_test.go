@@ -530,3 +530,24 @@ func TestSecretRotationLeavesFindingsReadable(t *testing.T) {
 		t.Errorf("findings list after a secret rotation: exit %d, stderr %s", code, stderr)
 	}
 }
+
+func TestCheckFailsNotifierWithMissingSecret(t *testing.T) {
+	env := testEnv(t)
+	env["WHISPERSYNC_NOTIFY_SLACK"] = "secret:nosuch"
+	if code, _, stderr := run(t, env, "memos", "list"); code != 0 {
+		t.Fatalf("first run: exit %d, stderr %s", code, stderr)
+	}
+	_, stdout, _ := run(t, env, "check", "--json")
+	var results []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, stdout)
+	}
+	for _, r := range results {
+		if r.ID == "notifiers" && r.Status != "fail" {
+			t.Errorf("notifier check with a missing secret: got %q, want fail", r.Status)
+		}
+	}
+}
