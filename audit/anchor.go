@@ -9,14 +9,14 @@ import (
 )
 
 // anchor records the newest signed digest in a file kept apart from the
-// log, beside the key file. Digests and entries can be deleted together
-// from the data directory without breaking any signature, rolling the log
-// back to an earlier digest; the anchor, which is not in the data
-// directory, still names the newer digest, so verification notices.
+// log, beside the key file. Deleting the newest digests together with their
+// entries rolls the log back without breaking any signature. The anchor is
+// outside the data directory and still names the newer digest, so
+// verification notices the rollback.
 type anchor struct {
-	// First is the payload hash of the log's first digest. It tells which
-	// log the anchor belongs to: a restored or new data directory starts a
-	// new log, and may share the key file with another.
+	// First is the payload hash of the log's first digest. It identifies
+	// the log the anchor belongs to, because a restored or new data
+	// directory starts a new log and may share the key file with another.
 	First  string `json:"first"`
 	Number uint64 `json:"digest"`
 	// LastSeq is the last entry the digest covers.
@@ -32,6 +32,7 @@ func writeAnchor(path string, a anchor) error {
 	if err != nil {
 		return err
 	}
+
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".anchor-*")
 	if err != nil {
@@ -48,9 +49,10 @@ func writeAnchor(path string, a anchor) error {
 		werr = os.Rename(tmp.Name(), path)
 	}
 	if werr != nil {
-		_ = os.Remove(tmp.Name()) // best effort: the error below is what matters
+		_ = os.Remove(tmp.Name()) // best effort: werr is the error to report
 		return werr
 	}
+
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
