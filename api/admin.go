@@ -8,6 +8,7 @@ import (
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/auth"
+	"github.com/whispersync/whispersync/detect"
 )
 
 // The admin routes let an operator act during an incident while serve
@@ -135,4 +136,33 @@ func (s *Server) reloadBlocks(r *http.Request) {
 	if err := s.ReloadBlocklist(r.Context()); err != nil {
 		s.log.Warn("reload block list failed", "request_id", s.actor(r).RequestID, "err", err)
 	}
+}
+
+// handleKeyStatus reports the key-encryption key versions, what each wraps
+// and the next rotation, as `whispersync keys status --json` does.
+func (s *Server) handleKeyStatus(w http.ResponseWriter, r *http.Request) {
+	status, err := s.app.KeyStatus(r.Context(), s.actor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, status)
+}
+
+// handleListFindings lists the threat-detection findings, archived ones
+// only when ?all=true.
+func (s *Server) handleListFindings(w http.ResponseWriter, r *http.Request) {
+	findings, err := s.app.Findings().List(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	all := r.URL.Query().Get("all") == "true"
+	out := []detect.Finding{}
+	for _, f := range findings {
+		if all || !f.Archived {
+			out = append(out, f)
+		}
+	}
+	s.json(w, http.StatusOK, map[string]any{"findings": out})
 }

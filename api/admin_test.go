@@ -60,6 +60,15 @@ func TestAdminActsWhileServing(t *testing.T) {
 	if r := h.get("/v1/memos", bobSecret); r.status != http.StatusUnauthorized {
 		t.Errorf("revoked token: got %d, want 401", r.status)
 	}
+	if r := h.get("/v1/admin/keys", admin); r.status != http.StatusOK || !strings.Contains(r.raw, "versions") {
+		t.Errorf("key status: got %d %s, want 200 with the versions", r.status, r.raw)
+	}
+	if r := h.get("/v1/admin/findings", admin); r.status != http.StatusOK || !strings.Contains(r.raw, `"findings"`) {
+		t.Errorf("findings: got %d %s, want 200 with a findings list", r.status, r.raw)
+	}
+	if r := h.get("/v1/admin/keys", alice); r.status != http.StatusForbidden {
+		t.Errorf("key status without admin scope: got %d, want 403", r.status)
+	}
 	if r := post("/v1/admin/users/nobody/lock", "", admin); r.status != http.StatusNotFound {
 		t.Errorf("lock a missing user: got %d, want 404", r.status)
 	}

@@ -157,6 +157,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/admin/users/{name}/lock", s.authed(whispersync.ScopeAdmin, s.handleLock(true)))
 	s.mux.Handle("POST /v1/admin/users/{name}/unlock", s.authed(whispersync.ScopeAdmin, s.handleLock(false)))
 	s.mux.Handle("POST /v1/admin/users/{name}/tokens/{id}/revoke", s.authed(whispersync.ScopeAdmin, s.handleRevokeToken))
+	s.mux.Handle("GET /v1/admin/keys", s.authed(whispersync.ScopeAdmin, s.handleKeyStatus))
+	s.mux.Handle("GET /v1/admin/findings", s.authed(whispersync.ScopeAdmin, s.handleListFindings))
 	s.mux.Handle("GET /v1/admin/blocklist", s.authed(whispersync.ScopeAdmin, s.handleListBlocks))
 	s.mux.Handle("POST /v1/admin/blocklist", s.authed(whispersync.ScopeAdmin, s.handleBlock))
 	s.mux.Handle("POST /v1/admin/blocklist/remove", s.authed(whispersync.ScopeAdmin, s.handleUnblock))
