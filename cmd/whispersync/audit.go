@@ -114,26 +114,33 @@ func (m *Main) printVerify(r audit.Report) {
 		fmt.Fprintf(m.Stdout, "      newest digest %s covers up to seq %d; %d entries after it are not signed yet\n",
 			r.LastDigest.Local().Format(time.DateTime), r.SignedThrough, r.Unsigned)
 	}
+	if r.Incomplete {
+		// A crash mid-write leaves such a line and the next open removes
+		// it, but so would a cut through the last entry: say so.
+		fmt.Fprintln(m.Stdout, "NOTE  the last segment ends with an incomplete line, which was not checked: a crash during a write leaves one, and so does a cut through the last entry")
+	}
 }
 
 type verifyResult struct {
-	OK            bool           `json:"ok"`
-	Entries       uint64         `json:"entries"`
-	Segments      int            `json:"segments"`
-	Digests       int            `json:"digests"`
-	SignedThrough uint64         `json:"signed_through"`
-	Unsigned      uint64         `json:"unsigned"`
-	LastDigest    time.Time      `json:"last_digest,omitzero"`
-	From          uint64         `json:"from,omitempty"`
-	Head          string         `json:"head"`
-	Problem       *audit.Problem `json:"problem,omitempty"`
+	OK            bool      `json:"ok"`
+	Entries       uint64    `json:"entries"`
+	Segments      int       `json:"segments"`
+	Digests       int       `json:"digests"`
+	SignedThrough uint64    `json:"signed_through"`
+	Unsigned      uint64    `json:"unsigned"`
+	LastDigest    time.Time `json:"last_digest,omitzero"`
+	From          uint64    `json:"from,omitempty"`
+	Head          string    `json:"head"`
+	// Incomplete reports an incomplete last line, which was not checked.
+	Incomplete bool           `json:"incomplete,omitempty"`
+	Problem    *audit.Problem `json:"problem,omitempty"`
 }
 
 func verifyJSON(r audit.Report) verifyResult {
 	return verifyResult{
 		OK: r.Problem == nil, Entries: r.Entries, Segments: r.Segments, Digests: r.Digests,
 		SignedThrough: r.SignedThrough, Unsigned: r.Unsigned, LastDigest: r.LastDigest, From: r.From,
-		Head: r.Head, Problem: r.Problem,
+		Head: r.Head, Incomplete: r.Incomplete, Problem: r.Problem,
 	}
 }
 

@@ -67,3 +67,28 @@ func TestAuditUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditVerifyNotesIncompleteLastLine(t *testing.T) {
+	env := testEnv(t)
+	processJSON(t, env, "../../examples/memos/work")
+	segments, err := filepath.Glob(filepath.Join(env["WHISPERSYNC_DATA_DIR"], "audit", "*.jsonl"))
+	if err != nil || len(segments) == 0 {
+		t.Fatalf("find audit segments: %v (found %d)", err, len(segments))
+	}
+	last := segments[len(segments)-1]
+	f, err := os.OpenFile(last, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"seq":9999`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, stdout, _ := run(t, env, "audit", "verify")
+	if !strings.Contains(stdout, "incomplete line") {
+		t.Errorf("audit verify with a torn last line: got\n%s\nwant a note about the incomplete line", stdout)
+	}
+}
