@@ -338,11 +338,11 @@ var Checklist = []Check{
 		Remediation: "set WHISPERSYNC_ALLOWED_REGIONS to the regions where data may live, and keep every location in them",
 		Eval: func(f *Facts) (bool, string) {
 			r := f.Residency
+			if r != nil && r.Problem != "" {
+				return false, r.Problem
+			}
 			if r == nil || len(r.Allowed) == 0 {
 				return false, "no allowed regions are set"
-			}
-			if r.Problem != "" {
-				return false, r.Problem
 			}
 			return true, "allowed regions: " + strings.Join(r.Allowed, ", ")
 		},

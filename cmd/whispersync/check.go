@@ -101,10 +101,11 @@ func (m *Main) gatherFacts(ctx context.Context, f checkFlags) *check.Facts {
 		{Name: "--ip-rate", Value: f.anonRate, Default: ratelimit.DefaultAnonymous.Rate},
 		{Name: "--ip-burst", Value: float64(f.anonBurst), Default: float64(ratelimit.DefaultAnonymous.Burst)},
 	}
+	// Without the setting, the default allowlist is what Open enforces.
+	facts.Residency = &check.Residency{Allowed: residency.DefaultAllowed}
 	if allowed := m.Getenv(residency.AllowedSetting); allowed != "" {
-		facts.Residency = &check.Residency{}
 		if p, err := residency.ParsePolicy(allowed); err != nil {
-			facts.Residency.Problem = whispersync.ErrorMessage(err)
+			facts.Residency = &check.Residency{Problem: whispersync.ErrorMessage(err)}
 		} else {
 			facts.Residency.Allowed = p.Allowed
 		}
