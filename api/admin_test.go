@@ -76,3 +76,18 @@ func TestAdminActsWhileServing(t *testing.T) {
 		t.Errorf("block an invalid value: got %d, want 400", r.status)
 	}
 }
+
+func TestBlocklistRejectsHugePrefixes(t *testing.T) {
+	h := newHarness(t, api.Options{})
+	admin := h.token("root", whispersync.ScopeAdmin)
+	for _, value := range []string{"0.0.0.0/0", "10.0.0.0/7", "::/0"} {
+		r := h.req(http.MethodPost, "/v1/admin/blocklist", strings.NewReader(`{"value":"`+value+`"}`), "Authorization", admin, "Content-Type", "application/json")
+		if r.status != http.StatusBadRequest {
+			t.Errorf("block %s: got %d, want 400", value, r.status)
+		}
+	}
+	r := h.req(http.MethodPost, "/v1/admin/blocklist", strings.NewReader(`{"value":"192.0.2.0/24"}`), "Authorization", admin, "Content-Type", "application/json")
+	if r.status != http.StatusOK {
+		t.Errorf("block 192.0.2.0/24: got %d %s, want 200", r.status, r.raw)
+	}
+}

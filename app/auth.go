@@ -361,8 +361,15 @@ func (a *App) AuthenticateOIDC(ctx context.Context, v *auth.Verifier, raw string
 func (a *App) Block(ctx context.Context, actor pipeline.Actor, b auth.Block) error {
 	switch b.Kind {
 	case "ip":
-		if _, err := ParseBlockedIP(b.Value); err != nil {
+		n, err := ParseBlockedIP(b.Value)
+		if err != nil {
 			return err
+		}
+		// A very short prefix blocks most of the internet, the operator
+		// included; such a block is a typo far more often than a plan.
+		ones, bits := n.Mask.Size()
+		if (bits == 32 && ones < 8) || (bits == 128 && ones < 16) {
+			return whispersync.Errorf(whispersync.EINVALID, "prefix %q would block a large part of the internet, this server's clients included: block a longer prefix such as 192.0.2.0/24", b.Value)
 		}
 	case "principal":
 		kind, id, ok := strings.Cut(b.Value, ":")
