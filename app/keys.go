@@ -325,10 +325,11 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 				Time: time.Now().UTC(), Principal: actor.Principal, Source: actor.Source, RequestID: actor.RequestID,
 				Action: "key.retire", Resource: resource, Outcome: whispersync.OutcomeDenied, Detail: map[string]string{"reason": whispersync.ErrorCode(err)},
 			}); aerr != nil {
-				a.Logger.Error("audit refused key retirement failed", "component", "keys", "version", version, "err", aerr)
+				a.Logger.Error("audit of a refused key retirement failed", "component", "keys", "version", version, "err", aerr)
 			}
 		}
 	}()
+
 	if err := a.Keyring.Refresh(); err != nil {
 		return err
 	}
@@ -342,6 +343,7 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 	if version == a.Keyring.CurrentVersion() {
 		return whispersync.Errorf(whispersync.EINVALID, "key-encryption key version %d is the current version: run whispersync keys rotate first, then retire it", version)
 	}
+
 	owners, err := a.keyOwners(ctx)
 	if err != nil {
 		return err
@@ -355,6 +357,7 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 			return whispersync.Errorf(whispersync.ECONFLICT, "key-encryption key version %d still wraps %d data keys of %d owners (%s): run whispersync keys rotate --resume to rewrap them, then retire it", version, d.DataKeys, d.Owners, describeOwners(d))
 		}
 	}
+
 	if err := a.auditKey(ctx, actor, "key.retire", resource, nil); err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ type Keys struct {
 	KeyFileMode fs.FileMode
 }
 
-// Secrets is where the credentials of other services live.
+// Secrets is the state of the credentials of other services: the store and any plaintext settings.
 type Secrets struct {
 	// Store is set when the encrypted secret store is available.
 	Store bool
@@ -61,7 +61,7 @@ type Secrets struct {
 	PlaintextSettings []string
 }
 
-// TLS is how the API listens.
+// TLS is the transport security of the API listener.
 type TLS struct {
 	Enabled bool
 	Listen  string
@@ -100,7 +100,7 @@ type Backup struct {
 // Residency is the data-residency policy.
 type Residency struct {
 	Allowed []string
-	// Problem is why a data location is outside Allowed, "" for none.
+	// Problem is the reason a data location is outside Allowed, "" for none.
 	Problem string
 }
 
@@ -133,9 +133,9 @@ type Result struct {
 	ID     string `json:"id"`
 	Title  string `json:"title"`
 	Status Status `json:"status"`
-	// Detail says what the check found.
+	// Detail is what the check found, for people.
 	Detail string `json:"detail"`
-	// Remediation says how to make a failing check pass.
+	// Remediation is the step that makes a failing check pass.
 	Remediation string `json:"remediation,omitempty"`
 }
 

@@ -136,7 +136,7 @@ func (t Thresholds) withDefaults() Thresholds {
 	return d
 }
 
-// State is what an engine keeps between runs.
+// State is the part of an engine that persists between runs.
 type State struct {
 	// Seq is the last audit entry observed.
 	Seq uint64 `json:"seq"`

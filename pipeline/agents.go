@@ -16,9 +16,9 @@ import (
 // agentOutput collects what the agents produce for one memo version.
 type agentOutput struct {
 	writes []whispersync.Write
-	// index holds the blind search index writes. They may exceed one
-	// transaction's limit, so they are written before the outputs, in
-	// chunks; an index entry whose memory is missing is skipped by search.
+	// index holds the search-index writes, one per memory. They join the
+	// outputs' transaction when both fit in one. Otherwise they are
+	// written first, and search skips an index entry whose memory is missing.
 	index       []whispersync.Write
 	events      []whispersync.AuditEvent
 	people      []string

@@ -28,7 +28,7 @@ const AllowedSetting = "WHISPERSYNC_ALLOWED_REGIONS"
 
 // Location is one place that holds or receives user data.
 type Location struct {
-	// What names the kind of place for people, such as "backup location".
+	// What is the kind of place, for people, such as "backup location".
 	What string
 	// Where is its path or URL.
 	Where string
