@@ -128,6 +128,37 @@ func (p *Pipeline) GetMemo(ctx context.Context, actor Actor, owner, id string) (
 	return p.memoView(ctx, item)
 }
 
+// GetMemos returns memos of the owner in the order of ids, as GetMemo
+// would one by one, but records their reads in one audit append, so reading
+// back a large batch costs one audit sync instead of one per memo. A
+// missing id, or another owner's, fails the whole call with ENOTFOUND.
+func (p *Pipeline) GetMemos(ctx context.Context, actor Actor, owner string, ids []string) ([]MemoView, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	events := make([]whispersync.AuditEvent, len(ids))
+	for i, id := range ids {
+		events[i] = whispersync.AuditEvent{Action: "memo.read", Resource: memoResource(owner, id)}
+	}
+	if err := p.audit(ctx, actor, events...); err != nil {
+		return nil, err
+	}
+	views := make([]MemoView, len(ids))
+	for i, id := range ids {
+		item, err := p.tables.GetItem(ctx, tableMemos, owner, id)
+		if whispersync.IsNotFound(err) {
+			return nil, whispersync.Errorf(whispersync.ENOTFOUND, "memo %q not found: list your memos with `whispersync memos list` or GET /v1/memos", id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: get memo: %w", err)
+		}
+		if views[i], err = p.memoView(ctx, item); err != nil {
+			return nil, err
+		}
+	}
+	return views, nil
+}
+
 // JournalWeek is the work journal of one ISO week.
 type JournalWeek struct {
 	Week    string              `json:"week"`

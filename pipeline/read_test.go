@@ -2,11 +2,13 @@ package pipeline_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/agent/memory"
+	"github.com/whispersync/whispersync/audit"
 	"github.com/whispersync/whispersync/pipeline"
 )
 
@@ -57,5 +59,44 @@ func TestReadsRejectInvalidArguments(t *testing.T) {
 
 	if _, err := e.p.Journal(ctx, operator, "u_alice", "2026-W53"); err != nil {
 		t.Errorf("2026-W53, a real week: got %v, want no error", err)
+	}
+}
+
+func TestGetMemosAuditsEachReadInOrder(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	ids := []string{
+		e.submit(t, "u_alice", workMemo).MemoID,
+		e.submit(t, "u_alice", memoryMemo).MemoID,
+	}
+	e.drain(t)
+
+	views, err := e.p.GetMemos(ctx, operator, "u_alice", []string{ids[1], ids[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != 2 || views[0].ID != ids[1] || views[1].ID != ids[0] {
+		t.Fatalf("got %d views, want the memos %s and %s in the order asked", len(views), ids[1], ids[0])
+	}
+	if views[0].Bucket != whispersync.BucketMemory || views[1].Bucket != whispersync.BucketWork {
+		t.Errorf("buckets: got %s and %s, want memory and work", views[0].Bucket, views[1].Bucket)
+	}
+	reads := map[string]int{}
+	if err := audit.Read(filepath.Join(e.dir, "audit"), func(en audit.Entry) error {
+		if en.Action == "memo.read" {
+			reads[en.Resource]++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if reads["memo:u_alice/"+id] != 1 {
+			t.Errorf("memo %s: %d read events, want 1", id, reads["memo:u_alice/"+id])
+		}
+	}
+
+	if _, err := e.p.GetMemos(ctx, operator, "u_bob", ids); !whispersync.IsNotFound(err) {
+		t.Errorf("bob reads alice's memos in a batch: got %v, want not found", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -213,17 +214,55 @@ func processFiles(ctx context.Context, m *Main, a *app.App, owner string, files 
 		return nil, fmt.Errorf("process queue: %w", err)
 	}
 
-	for i := range results {
-		if results[i].MemoID == "" || results[i].Status == pipeline.ReceiptRejected {
-			continue
-		}
-		v, err := a.Pipeline.GetMemo(ctx, actor, owner, results[i].MemoID)
-		if err != nil {
-			return nil, err
-		}
-		fill(&results[i], v, receipts[i].Status == pipeline.ReceiptDuplicate)
+	if err := readBack(ctx, a, actor, owner, results, receipts); err != nil {
+		return nil, err
 	}
 	return results, nil
+}
+
+// readBackChunk is how many memos one audited batch read covers, and
+// readBackReaders how many batches are read at once.
+const (
+	readBackChunk   = 256
+	readBackReaders = 4
+)
+
+// readBack fills each result with its memo as stored, reading memos in
+// audited batches, several batches at once.
+func readBack(ctx context.Context, a *app.App, actor pipeline.Actor, owner string, results []processResult, receipts []pipeline.Receipt) error {
+	var todo []int
+	for i := range results {
+		if results[i].MemoID != "" && results[i].Status != pipeline.ReceiptRejected {
+			todo = append(todo, i)
+		}
+	}
+	var (
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, readBackReaders)
+		errs  = make([]error, (len(todo)+readBackChunk-1)/readBackChunk)
+	)
+	for n, start := 0, 0; start < len(todo); n, start = n+1, start+readBackChunk {
+		chunk := todo[start:min(start+readBackChunk, len(todo))]
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			ids := make([]string, len(chunk))
+			for j, i := range chunk {
+				ids[j] = results[i].MemoID
+			}
+			views, err := a.Pipeline.GetMemos(ctx, actor, owner, ids)
+			if err != nil {
+				errs[n] = err
+				return
+			}
+			for j, i := range chunk {
+				fill(&results[i], views[j], receipts[i].Status == pipeline.ReceiptDuplicate)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // submitFile reads one file and hands it to intake. Files too large to be a
