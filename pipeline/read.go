@@ -128,9 +128,8 @@ func (p *Pipeline) GetMemo(ctx context.Context, actor Actor, owner, id string) (
 	return p.memoView(ctx, item)
 }
 
-// GetMemos returns memos of the owner in the order of ids, as GetMemo
-// would one by one, but records their reads in one audit append, so reading
-// back a large batch costs one audit sync instead of one per memo. A
+// GetMemos returns the owner's memos in the order of ids. It records all
+// reads in one audit append, so a large batch costs one audit sync. A
 // missing id, or another owner's, fails the whole call with ENOTFOUND.
 func (p *Pipeline) GetMemos(ctx context.Context, actor Actor, owner string, ids []string) ([]MemoView, error) {
 	if len(ids) == 0 {

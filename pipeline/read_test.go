@@ -62,7 +62,7 @@ func TestReadsRejectInvalidArguments(t *testing.T) {
 	}
 }
 
-func TestGetMemosAuditsEachReadInOrder(t *testing.T) {
+func TestGetMemosAuditsEachRead(t *testing.T) {
 	e := newEnv(t, options{})
 	ctx := context.Background()
 	ids := []string{
@@ -76,7 +76,7 @@ func TestGetMemosAuditsEachReadInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(views) != 2 || views[0].ID != ids[1] || views[1].ID != ids[0] {
-		t.Fatalf("got %d views, want the memos %s and %s in the order asked", len(views), ids[1], ids[0])
+		t.Fatalf("got %d views, want the memos %s and %s in request order", len(views), ids[1], ids[0])
 	}
 	if views[0].Bucket != whispersync.BucketMemory || views[1].Bucket != whispersync.BucketWork {
 		t.Errorf("buckets: got %s and %s, want memory and work", views[0].Bucket, views[1].Bucket)
