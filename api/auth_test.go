@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,9 +24,9 @@ import (
 	"github.com/whispersync/whispersync/api"
 	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/auth"
-	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/safehttp"
+	"github.com/whispersync/whispersync/sqlite"
 	"github.com/whispersync/whispersync/tlsconfig"
 )
 
@@ -380,7 +381,7 @@ func TestBlocklist(t *testing.T) {
 // cannot read, the agents' handle refuses unapproved objects, and admin
 // operations need the admin scope.
 func TestCapabilityDenials(t *testing.T) {
-	store, err := filestore.Open(t.TempDir())
+	store, err := sqlite.OpenObjectStore(t.Context(), filepath.Join(t.TempDir(), "objects.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/audit"
 	"github.com/whispersync/whispersync/classify"
-	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/respond"
 	"github.com/whispersync/whispersync/seal"
@@ -55,7 +54,7 @@ type Config struct {
 // App is an open data directory.
 type App struct {
 	DB       *sqlite.DB
-	Objects  *filestore.Store
+	Objects  *sqlite.ObjectStore
 	Keyring  *seal.Keyring
 	Sealer   *seal.Sealer
 	Audit    *audit.Log
@@ -66,6 +65,8 @@ type App struct {
 	// Secrets is the encrypted secret store.
 	Secrets *secrets.Store
 
+	// lock is the data directory's lock file, held while the App is open.
+	lock     *os.File
 	keys     *keyState
 	ops      ops
 	response respond.Config
@@ -119,14 +120,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 
 func (a *App) open(ctx context.Context, cfg Config) error {
 	var err error
+	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	if err := checkObjectLayout(cfg.DataDir); err != nil {
+		return err
+	}
 	a.DB, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "whispersync.db"))
 	if err != nil {
 		return fmt.Errorf("app: open database: %w", err)
 	}
-	a.Objects, err = filestore.Open(filepath.Join(cfg.DataDir, "objects"))
-	if whispersync.ErrorCode(err) == whispersync.EUNAVAILABLE {
-		return &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: fmt.Sprintf("data directory %s is in use by another whispersync process, such as serve or process: wait for it to finish or stop it; while serve runs, use the HTTP API", cfg.DataDir), Err: err}
-	}
+	a.Objects, err = sqlite.OpenObjectStore(ctx, filepath.Join(cfg.DataDir, "objects.db"))
 	if err != nil {
 		return fmt.Errorf("app: open object store: %w", err)
 	}
@@ -173,6 +177,11 @@ func (a *App) Close() error {
 	}
 	if a.DB != nil {
 		errs = append(errs, a.DB.Close())
+	}
+	if a.lock != nil {
+		// Closing the file releases the lock.
+		errs = append(errs, a.lock.Close())
+		a.lock = nil
 	}
 	return errors.Join(errs...)
 }

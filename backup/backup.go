@@ -70,7 +70,7 @@ type Database interface {
 	Snapshot(ctx context.Context, path string) error
 }
 
-// Objects lists and exports object versions; *filestore.Store is one.
+// Objects lists and exports object versions; *sqlite.ObjectStore is one.
 type Objects interface {
 	ListObjectVersions(ctx context.Context, prefix string) ([]whispersync.ObjectVersion, error)
 	GetObjectTagging(ctx context.Context, key, versionID string) (map[string]string, error)

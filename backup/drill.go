@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/whispersync/whispersync"
-	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/sqlite"
 )
 
@@ -73,7 +72,7 @@ func (r *Repository) drill(ctx context.Context, progress Progress) (int, string,
 	if err := sqlite.CheckIntegrity(ctx, filepath.Join(target, "whispersync.db")); err != nil {
 		return 0, m.ID, err
 	}
-	store, err := filestore.Open(filepath.Join(target, "objects"))
+	store, err := sqlite.OpenObjectStore(ctx, filepath.Join(target, "objects.db"))
 	if err != nil {
 		return 0, m.ID, err
 	}

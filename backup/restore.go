@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 
 	"github.com/whispersync/whispersync"
-	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/seal"
 	"github.com/whispersync/whispersync/sqlite"
 )
@@ -262,7 +261,21 @@ func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader,
 	}
 	progress("database", 1, 1)
 
-	objects := filepath.Join(target, "objects")
+	objects, err := sqlite.OpenObjectStore(ctx, filepath.Join(target, "objects.db"))
+	if err != nil {
+		return err
+	}
+	if err := r.importObjects(ctx, sr, m, objects, progress); err != nil {
+		return errors.Join(err, objects.Close())
+	}
+	if err := objects.Close(); err != nil {
+		return err
+	}
+	return syncTree(target)
+}
+
+// importObjects writes the object versions of m into objects.
+func (r *Repository) importObjects(ctx context.Context, sr setReader, m *Manifest, objects *sqlite.ObjectStore, progress Progress) error {
 	for i, o := range m.Objects {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -278,12 +291,12 @@ func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader,
 				return err
 			}
 		}
-		if err := filestore.ImportVersion(objects, o.Key, o.VersionID, record, tags); err != nil {
+		if err := objects.ImportVersion(ctx, o.Key, o.VersionID, record, tags); err != nil {
 			return err
 		}
 	}
 	progress("objects", len(m.Objects), len(m.Objects))
-	return syncTree(target)
+	return nil
 }
 
 // unwrapDataKeys restores the wrapped data keys of a restored snapshot and

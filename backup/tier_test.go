@@ -9,7 +9,6 @@ import (
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/backup"
-	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/sqlite"
 )
 
@@ -24,7 +23,7 @@ func TestTiersAndColdRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	store, err := filestore.Open(filepath.Join(base, "data", "objects"))
+	store, err := sqlite.OpenObjectStore(ctx, filepath.Join(base, "data", "objects.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +74,7 @@ func TestTiersAndColdRestore(t *testing.T) {
 	if _, err := repo.Restore(ctx, m.ID, target, nil); err != nil {
 		t.Fatalf("restore cold backup: %v", err)
 	}
-	restored, err := filestore.Open(filepath.Join(target, "objects"))
+	restored, err := sqlite.OpenObjectStore(ctx, filepath.Join(target, "objects.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

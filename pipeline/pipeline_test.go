@@ -17,7 +17,6 @@ import (
 	"github.com/whispersync/whispersync/audit"
 	"github.com/whispersync/whispersync/classify"
 	"github.com/whispersync/whispersync/extract"
-	"github.com/whispersync/whispersync/filestore"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/seal"
 	"github.com/whispersync/whispersync/sqlite"
@@ -55,7 +54,7 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	p       *pipeline.Pipeline
 	db      *sqlite.DB
-	objects *filestore.Store
+	objects *sqlite.ObjectStore
 	queue   *sqlite.Queue
 	clock   *clock
 	dir     string
@@ -85,7 +84,7 @@ func newEnv(t *testing.T, opts options) *env {
 		}
 	})
 
-	objects, err := filestore.Open(filepath.Join(dir, "objects"))
+	objects, err := sqlite.OpenObjectStore(ctx, filepath.Join(dir, "objects.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

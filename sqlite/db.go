@@ -1,5 +1,6 @@
 // Package sqlite keeps WhisperSync's tables, queues and accounts in one
-// SQLite database, through the pure-Go driver modernc.org/sqlite.
+// SQLite database, and its objects in a second (see ObjectStore), through
+// the pure-Go driver modernc.org/sqlite.
 //
 // # Durability
 //
@@ -32,6 +33,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -77,6 +79,12 @@ type DB struct {
 // Open opens the database at path, creating it with mode 0600 when it does
 // not exist, and applies the migrations it has not seen yet.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, migrationFiles, false)
+}
+
+// open opens the database at path with the schema built by migrations.
+// secureDelete makes SQLite overwrite deleted content with zeros.
+func open(ctx context.Context, path string, migrations fs.FS, secureDelete bool) (*DB, error) {
 	if path == "" {
 		return nil, whispersync.Errorf(whispersync.EINVALID, "sqlite: open: empty database path: name a file such as data/whispersync.db")
 	}
@@ -92,7 +100,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		requests:  make(chan *writeRequest, maxBatch),
 		committed: make(chan struct{}),
 	}
-	db.writer, err = sql.Open("sqlite", dsn(abs, true))
+	db.writer, err = sql.Open("sqlite", dsn(abs, true, secureDelete))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -104,7 +112,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.writer.SetConnMaxLifetime(0)
 	db.writer.SetConnMaxIdleTime(0)
 
-	if err := migrate(ctx, db.writer, migrationFiles); err != nil {
+	if err := migrate(ctx, db.writer, migrations); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.writer.Close()))
 	}
 	// The WAL and shared-memory files exist now. SQLite gives them the
@@ -118,7 +126,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.tx = newStatements(db.conn)
 
-	db.reader, err = sql.Open("sqlite", dsn(abs, false))
+	db.reader, err = sql.Open("sqlite", dsn(abs, false, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.conn.Close(), db.writer.Close()))
 	}
@@ -160,7 +168,7 @@ func (db *DB) Close() error {
 // dsn returns the driver's data source name for the database at the
 // absolute path abs. The path travels as a file: URI so that characters such
 // as '?' and '#' in it stay part of the name.
-func dsn(abs string, writer bool) string {
+func dsn(abs string, writer, secureDelete bool) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
@@ -172,6 +180,9 @@ func dsn(abs string, writer bool) string {
 		// BEGIN IMMEDIATE takes the write lock at the start, so a
 		// transaction never fails halfway on a lock upgrade.
 		q.Set("_txlock", "immediate")
+		if secureDelete {
+			q.Add("_pragma", "secure_delete(1)")
+		}
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}

@@ -1,6 +1,7 @@
-package filestore
+package sqlite
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -72,8 +73,8 @@ func TestParseVersionIDRejects(t *testing.T) {
 }
 
 func TestOpenObservesStoredVersionIDs(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
+	path := filepath.Join(t.TempDir(), "objects.db")
+	s, err := OpenObjectStore(t.Context(), path)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -87,7 +88,7 @@ func TestOpenObservesStoredVersionIDs(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 
-	s, err = Open(dir)
+	s, err = OpenObjectStore(t.Context(), path)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}

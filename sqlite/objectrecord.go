@@ -1,4 +1,4 @@
-package filestore
+package sqlite
 
 import (
 	"bufio"
@@ -42,9 +42,9 @@ const (
 	maxRecordLength = 64 << 10
 )
 
-// meta is the header of a version file: the metadata of one version or
+// versionMeta is the header of a version file: the metadata of one version or
 // delete marker.
-type meta struct {
+type versionMeta struct {
 	Key          string            `json:"key"`
 	VersionID    string            `json:"version_id"`
 	Size         int64             `json:"size"`
@@ -62,7 +62,7 @@ type tagSet struct {
 	Tags      map[string]string `json:"tags"`
 }
 
-func (m *meta) version(isLatest bool) whispersync.ObjectVersion {
+func (m *versionMeta) version(isLatest bool) whispersync.ObjectVersion {
 	return whispersync.ObjectVersion{
 		Key:          m.Key,
 		VersionID:    m.VersionID,

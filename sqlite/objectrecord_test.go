@@ -1,4 +1,4 @@
-package filestore
+package sqlite
 
 import (
 	"bufio"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestRecordRoundTrip(t *testing.T) {
-	want := meta{
+	want := versionMeta{
 		Key:          "a/b",
 		VersionID:    "06h45j3ofc000000e0nctfcnns",
 		Size:         3,
@@ -24,7 +24,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	r := bufio.NewReader(bytes.NewReader(append(data, "body"...)))
 
-	var got meta
+	var got versionMeta
 	if err := decodeRecord(r, versionMagic, &got); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestRecordWrongMagic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
-	var m meta
+	var m versionMeta
 	err = decodeRecord(bufio.NewReader(bytes.NewReader(data)), versionMagic, &m)
 	if !errors.Is(err, ErrCorrupt) {
 		t.Errorf("decode tags record as version header: got %v, want ErrCorrupt", err)
@@ -50,7 +50,7 @@ func TestRecordWrongMagic(t *testing.T) {
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	valid, err := encodeRecord(versionMagic, &meta{Key: "k", VersionID: "v", Tags: map[string]string{"a": "b"}})
+	valid, err := encodeRecord(versionMagic, &versionMeta{Key: "k", VersionID: "v", Tags: map[string]string{"a": "b"}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte("wsversion1 \n"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var m meta
+		var m versionMeta
 		if err := decodeRecord(bufio.NewReader(bytes.NewReader(data)), versionMagic, &m); err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("decode error does not wrap ErrCorrupt: %v", err)
@@ -71,7 +71,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encode decoded record: %v", err)
 		}
-		var m2 meta
+		var m2 versionMeta
 		if err := decodeRecord(bufio.NewReader(bytes.NewReader(again)), versionMagic, &m2); err != nil {
 			t.Errorf("decode re-encoded record: %v", err)
 		}

@@ -1,0 +1,57 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/whispersync/whispersync"
+)
+
+// lockDataDir takes an exclusive flock(2) on DIR/lock, so one process at a
+// time has the data directory open. The lock belongs to the open file, so
+// it is released when the file is closed or the process ends, crashes
+// included. flock is advisory and may not work on network file systems, so
+// the data directory should be on a local disk.
+func lockDataDir(dir string) (*os.File, error) {
+	name := filepath.Join(dir, "lock")
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("app: lock data directory: %w", err)
+	}
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		_ = f.Close() // the lock was not taken, so nothing is lost
+		return nil, &whispersync.Error{
+			Code:    whispersync.EUNAVAILABLE,
+			Message: fmt.Sprintf("data directory %s is in use by another whispersync process, such as serve or process: wait for it to finish or stop it; while serve runs, use the HTTP API", dir),
+			Err:     err,
+		}
+	}
+	if err != nil {
+		_ = f.Close() // the lock was not taken, so nothing is lost
+		return nil, fmt.Errorf("app: lock data directory %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// checkObjectLayout rejects a data directory whose objects are still kept
+// as one file per version in DIR/objects, the layout of earlier releases,
+// which this release does not read.
+func checkObjectLayout(dir string) error {
+	info, err := os.Stat(filepath.Join(dir, "objects"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("app: check object layout: %w", err)
+	}
+	if !info.IsDir() {
+		return nil
+	}
+	return whispersync.Errorf(whispersync.EINVALID,
+		"data directory %s keeps objects as files in %s, the layout of an earlier release: make a backup with that release (whispersync backup create), then restore it into a new data directory with this one (whispersync backup restore)",
+		dir, filepath.Join(dir, "objects"))
+}
