@@ -91,13 +91,24 @@ func (p *Pipeline) store(ctx context.Context, s Submission, id, text, hash strin
 	if err != nil {
 		return Receipt{}, fmt.Errorf("pipeline: seal transcript: %w", err)
 	}
+	// The audit record and the transcript do not depend on each other, so
+	// their syncs overlap. Both are durable before the memo is recorded.
+	audited := make(chan error, 1)
+	go func() {
+		audited <- p.audit(ctx, s.Actor, whispersync.AuditEvent{Action: "memo.create", Resource: memoResource(s.Owner, id), Detail: map[string]string{"bytes": fmt.Sprint(len(s.Raw))}})
+	}()
 	obj, err := p.intakeObjects.PutObject(ctx, key, body, map[string]string{
 		whispersync.TagApproved:       "true",
 		whispersync.TagClassification: whispersync.ClassSensitive,
 		whispersync.TagOwner:          s.Owner,
 	})
+	auditErr := <-audited
 	if err != nil {
 		return Receipt{}, fmt.Errorf("pipeline: store transcript: %w", err)
+	}
+	if auditErr != nil {
+		p.removeOrphan(ctx, key, obj.VersionID)
+		return Receipt{}, auditErr
 	}
 
 	now := p.now().UTC()
@@ -110,10 +121,6 @@ func (p *Pipeline) store(ctx context.Context, s Submission, id, text, hash strin
 		{Table: tableMemos, Item: memo, Condition: whispersync.IfAbsent},
 		{Table: tableMemoHashes, Item: whispersync.Item{Owner: s.Owner, Key: hash, Attrs: map[string]string{"memo": id}}, Condition: whispersync.IfAbsent},
 		{Table: tableOutbox, Item: whispersync.Item{Owner: systemOwner, Key: outboxKey(s.Owner, id), Attrs: map[string]string{"version": "1", "created": now.Format(timeLayout)}}},
-	}
-	if err := p.audit(ctx, s.Actor, whispersync.AuditEvent{Action: "memo.create", Resource: memoResource(s.Owner, id), Detail: map[string]string{"bytes": fmt.Sprint(len(s.Raw)), "object_version": obj.VersionID}}); err != nil {
-		p.removeOrphan(ctx, key, obj.VersionID)
-		return Receipt{}, err
 	}
 	if err := p.tables.TransactWrite(ctx, writes); err != nil {
 		p.removeOrphan(ctx, key, obj.VersionID)
