@@ -259,6 +259,11 @@ func (a *App) eraseObjects(ctx context.Context, owner string) (int64, error) {
 		}
 		n++
 	}
+	// The store zeroes deleted rows in its file; the checkpoint also
+	// clears them from the write-ahead log.
+	if err := a.Objects.Checkpoint(ctx); err != nil {
+		return n, err
+	}
 	return n, nil
 }
 

@@ -71,6 +71,10 @@ func OpenObjectStore(ctx context.Context, path string) (*ObjectStore, error) {
 // Close waits for accepted writes to commit and closes the database.
 func (s *ObjectStore) Close() error { return s.db.Close() }
 
+// Checkpoint copies the write-ahead log into the database file and
+// truncates the log, so the bodies of deleted versions leave the log too.
+func (s *ObjectStore) Checkpoint(ctx context.Context) error { return s.db.Checkpoint(ctx) }
+
 // objectColumns are the columns of a version without its body, in the order
 // scanVersion reads them.
 const objectColumns = `key, version_id, delete_marker, size, etag, last_modified, tags, checksum`

@@ -120,9 +120,11 @@ func TestObjectDeleteOverwritesBytes(t *testing.T) {
 	if _, err := s.DeleteObject(t.Context(), "transcripts/u1/m1", v.VersionID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	// Checked while the store is open, as erasure leaves it.
+	if err := s.Checkpoint(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	for _, name := range []string{path, path + "-wal"} {
 		data, err := os.ReadFile(name)
 		if errors.Is(err, os.ErrNotExist) {
