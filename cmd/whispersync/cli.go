@@ -247,6 +247,26 @@ func (m *Main) user(ctx context.Context, a *app.App, name string) (*whispersync.
 	return u, nil
 }
 
+// openUser opens the data directory and finds the user called name, creating
+// a missing user when create is set. The caller closes the returned app.
+func (m *Main) openUser(ctx context.Context, name string, create bool) (*app.App, *whispersync.User, error) {
+	a, err := m.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var u *whispersync.User
+	if create {
+		u, err = m.user(ctx, a, name)
+	} else {
+		u, _, err = a.User(ctx, name, false)
+	}
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, u, nil
+}
+
 // operator is the CLI's principal in the audit trail.
 func (m *Main) operator() pipeline.Actor {
 	name := m.Getenv("USER")

@@ -26,15 +26,11 @@ func runIdeas(ctx context.Context, m *Main, args []string) error {
 		return usagef("ideas needs an action: list, show or export\nhint: whispersync ideas list")
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, err := m.user(ctx, a, *userName)
-	if err != nil {
-		return err
-	}
 	actor := m.operator()
 
 	switch pos[0] {

@@ -27,15 +27,11 @@ func runJournal(ctx context.Context, m *Main, args []string) error {
 		return usagef("journal needs the action show\nhint: whispersync journal show --week %s", extract.Week(time.Now()))
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, err := m.user(ctx, a, *userName)
-	if err != nil {
-		return err
-	}
 	j, err := a.Pipeline.Journal(ctx, m.operator(), user.ID, *week)
 	if err != nil {
 		return err

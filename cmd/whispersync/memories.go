@@ -38,15 +38,11 @@ func runMemories(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, err := m.user(ctx, a, *userName)
-	if err != nil {
-		return err
-	}
 	hits, err := a.Pipeline.SearchMemories(ctx, m.operator(), user.ID, strings.Join(pos[1:], " "), filter)
 	if err != nil {
 		return err

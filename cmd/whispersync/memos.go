@@ -29,15 +29,11 @@ func runMemos(ctx context.Context, m *Main, args []string) error {
 		return usagef("memos needs an action: list or show\nhint: whispersync memos list")
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, err := m.user(ctx, a, *userName)
-	if err != nil {
-		return err
-	}
 
 	switch pos[0] {
 	case "list":

@@ -39,15 +39,11 @@ func runPrivacy(ctx context.Context, m *Main, args []string) error {
 		return usagef("unknown privacy action %q: use export or erase", pos[0])
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, false)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, _, err := a.User(ctx, *userName, false)
-	if err != nil {
-		return err
-	}
 
 	if pos[0] == "export" {
 		f, err := os.OpenFile(*to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

@@ -37,15 +37,11 @@ func runReview(ctx context.Context, m *Main, args []string) error {
 		return usagef("unknown review action %q: use list or assign", pos[0])
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, err := m.user(ctx, a, *userName)
-	if err != nil {
-		return err
-	}
 
 	if pos[0] == "assign" {
 		v, err := a.Pipeline.Assign(ctx, m.operator(), user.ID, pos[1], bucket)

@@ -31,15 +31,11 @@ func runTokens(ctx context.Context, m *Main, args []string) error {
 		return usagef("--expires must not be negative, got %s", *expires)
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, err := m.user(ctx, a, *userName)
-	if err != nil {
-		return err
-	}
 
 	switch pos[0] {
 	case "create":
