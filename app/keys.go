@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -586,30 +585,26 @@ func (a *App) auditKey(ctx context.Context, actor pipeline.Actor, action, resour
 	return nil
 }
 
+// keyStateIdentity binds a sealed key state item to its key.
+func keyStateIdentity(key string) seal.Identity {
+	return seal.Identity{Owner: systemOwner, Kind: keyStateTable, ID: key}
+}
+
 func (a *App) loadState(ctx context.Context, key string, v any) error {
 	item, err := a.DB.Tables().GetItem(ctx, keyStateTable, systemOwner, key)
 	if err != nil {
 		return err
 	}
-	plain, err := a.Sealer.Open(ctx, seal.Identity{Owner: systemOwner, Kind: keyStateTable, ID: key}, item.Data)
-	if err != nil {
-		return fmt.Errorf("app: open %s %s: %w", keyStateTable, key, err)
-	}
-	defer clear(plain)
-	if err := json.Unmarshal(plain, v); err != nil {
-		return fmt.Errorf("app: decode %s %s: %w", keyStateTable, key, err)
+	if err := seal.OpenJSON(ctx, a.Sealer, keyStateIdentity(key), item.Data, v); err != nil {
+		return fmt.Errorf("app: %s %s %s: %w", seal.Step(err), keyStateTable, key, err)
 	}
 	return nil
 }
 
 func (a *App) saveState(ctx context.Context, key string, v any, attrs map[string]string) error {
-	plain, err := json.Marshal(v)
+	sealed, err := seal.SealJSON(ctx, a.Sealer, keyStateIdentity(key), whispersync.KeyClassData, v)
 	if err != nil {
-		return fmt.Errorf("app: encode %s %s: %w", keyStateTable, key, err)
-	}
-	sealed, err := a.Sealer.Seal(ctx, seal.Identity{Owner: systemOwner, Kind: keyStateTable, ID: key}, whispersync.KeyClassData, plain)
-	if err != nil {
-		return fmt.Errorf("app: seal %s %s: %w", keyStateTable, key, err)
+		return fmt.Errorf("app: %s %s %s: %w", seal.Step(err), keyStateTable, key, err)
 	}
 	item := whispersync.Item{Owner: systemOwner, Key: key, Attrs: attrs, Data: sealed}
 	if err := a.DB.Tables().PutItem(ctx, keyStateTable, item, whispersync.Always); err != nil {

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -19,10 +18,7 @@ const (
 )
 
 // Sealer seals and opens payloads; *seal.Sealer is one.
-type Sealer interface {
-	Seal(ctx context.Context, id seal.Identity, class string, plaintext []byte) ([]byte, error)
-	Open(ctx context.Context, id seal.Identity, ciphertext []byte) ([]byte, error)
-}
+type Sealer = seal.SealOpener
 
 // Store keeps findings and the engine state as sealed items: the evidence
 // names principals and addresses, which are personal data. Type, severity,
@@ -45,11 +41,7 @@ func (s *Store) identity(table, key string) seal.Identity {
 
 // Put stores f, replacing the stored finding with its ID.
 func (s *Store) Put(ctx context.Context, f Finding) error {
-	data, err := json.Marshal(f)
-	if err != nil {
-		return fmt.Errorf("detect: put finding: %w", err)
-	}
-	sealed, err := s.sealer.Seal(ctx, s.identity(findingsTable, f.ID), whispersync.KeyClassPII, data)
+	sealed, err := seal.SealJSON(ctx, s.sealer, s.identity(findingsTable, f.ID), whispersync.KeyClassPII, f)
 	if err != nil {
 		return fmt.Errorf("detect: put finding: %w", err)
 	}
@@ -75,13 +67,9 @@ func (s *Store) Get(ctx context.Context, id string) (Finding, error) {
 }
 
 func (s *Store) open(ctx context.Context, item whispersync.Item) (Finding, error) {
-	data, err := s.sealer.Open(ctx, s.identity(findingsTable, item.Key), item.Data)
-	if err != nil {
-		return Finding{}, fmt.Errorf("detect: open finding %s: %w", item.Key, err)
-	}
 	var f Finding
-	if err := json.Unmarshal(data, &f); err != nil {
-		return Finding{}, fmt.Errorf("detect: decode finding %s: %w", item.Key, err)
+	if err := seal.OpenJSON(ctx, s.sealer, s.identity(findingsTable, item.Key), item.Data, &f); err != nil {
+		return Finding{}, fmt.Errorf("detect: %s finding %s: %w", seal.Step(err), item.Key, err)
 	}
 	return f, nil
 }
@@ -121,24 +109,16 @@ func (s *Store) State(ctx context.Context) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("detect: get state: %w", err)
 	}
-	data, err := s.sealer.Open(ctx, s.identity(stateTable, stateKey), item.Data)
-	if err != nil {
-		return State{}, fmt.Errorf("detect: open state: %w", err)
-	}
 	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, fmt.Errorf("detect: decode state: %w", err)
+	if err := seal.OpenJSON(ctx, s.sealer, s.identity(stateTable, stateKey), item.Data, &st); err != nil {
+		return State{}, fmt.Errorf("detect: %s state: %w", seal.Step(err), err)
 	}
 	return st, nil
 }
 
 // PutState stores the engine state.
 func (s *Store) PutState(ctx context.Context, st State) error {
-	data, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("detect: put state: %w", err)
-	}
-	sealed, err := s.sealer.Seal(ctx, s.identity(stateTable, stateKey), whispersync.KeyClassPII, data)
+	sealed, err := seal.SealJSON(ctx, s.sealer, s.identity(stateTable, stateKey), whispersync.KeyClassPII, st)
 	if err != nil {
 		return fmt.Errorf("detect: put state: %w", err)
 	}

@@ -10,7 +10,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -147,27 +146,17 @@ type errorRecord struct {
 // sealItem encodes v as JSON and seals it under the owner's key of class,
 // bound to the item's table, owner and key.
 func (p *Pipeline) sealItem(ctx context.Context, table, owner, key, class string, attrs map[string]string, v any) (whispersync.Item, error) {
-	plain, err := json.Marshal(v)
+	data, err := seal.SealJSON(ctx, p.sealer, itemIdentity(table, owner, key), class, v)
 	if err != nil {
-		return whispersync.Item{}, fmt.Errorf("encode %s item: %w", table, err)
-	}
-	data, err := p.sealer.Seal(ctx, itemIdentity(table, owner, key), class, plain)
-	clear(plain)
-	if err != nil {
-		return whispersync.Item{}, fmt.Errorf("seal %s item: %w", table, err)
+		return whispersync.Item{}, fmt.Errorf("%s %s item: %w", seal.Step(err), table, err)
 	}
 	return whispersync.Item{Owner: owner, Key: key, Attrs: attrs, Data: data}, nil
 }
 
 // openItem opens a sealed item into v.
 func (p *Pipeline) openItem(ctx context.Context, table string, item whispersync.Item, v any) error {
-	plain, err := p.sealer.Open(ctx, itemIdentity(table, item.Owner, item.Key), item.Data)
-	if err != nil {
-		return fmt.Errorf("open %s item %s: %w", table, item.Key, err)
-	}
-	defer clear(plain)
-	if err := json.Unmarshal(plain, v); err != nil {
-		return fmt.Errorf("decode %s item %s: %w", table, item.Key, err)
+	if err := seal.OpenJSON(ctx, p.sealer, itemIdentity(table, item.Owner, item.Key), item.Data, v); err != nil {
+		return fmt.Errorf("%s %s item %s: %w", seal.Step(err), table, item.Key, err)
 	}
 	return nil
 }

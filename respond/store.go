@@ -66,7 +66,7 @@ func NewResponse(findingID string, kind Action, target string, at time.Time) Res
 }
 
 // Sealer seals and opens payloads; *seal.Sealer is one.
-type Sealer = detect.Sealer
+type Sealer = seal.SealOpener
 
 // Store keeps marks and responses. Responses name accounts and addresses,
 // which are personal data, so they are sealed; marks hold only finding
@@ -143,11 +143,7 @@ func (s *Store) identity(key string) seal.Identity {
 
 // PutResponse stores r, replacing the stored response with its ID.
 func (s *Store) PutResponse(ctx context.Context, r Response) error {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("respond: put response: %w", err)
-	}
-	sealed, err := s.sealer.Seal(ctx, s.identity(r.ID), whispersync.KeyClassPII, data)
+	sealed, err := seal.SealJSON(ctx, s.sealer, s.identity(r.ID), whispersync.KeyClassPII, r)
 	if err != nil {
 		return fmt.Errorf("respond: put response: %w", err)
 	}
@@ -171,13 +167,9 @@ func (s *Store) Response(ctx context.Context, id string) (Response, error) {
 }
 
 func (s *Store) open(ctx context.Context, item whispersync.Item) (Response, error) {
-	data, err := s.sealer.Open(ctx, s.identity(item.Key), item.Data)
-	if err != nil {
-		return Response{}, fmt.Errorf("respond: open response %s: %w", item.Key, err)
-	}
 	var r Response
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Response{}, fmt.Errorf("respond: decode response %s: %w", item.Key, err)
+	if err := seal.OpenJSON(ctx, s.sealer, s.identity(item.Key), item.Data, &r); err != nil {
+		return Response{}, fmt.Errorf("respond: %s response %s: %w", seal.Step(err), item.Key, err)
 	}
 	return r, nil
 }

@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -110,14 +109,10 @@ func (s *Store) notify(ctx context.Context, by Actor, sec Secret) error {
 		Kind: FindingRotationDue, Severity: "medium", Resource: "secret:" + sec.Name, CreatedAt: s.now().UTC(),
 		Message: fmt.Sprintf("secret %s is due for rotation since %s%s: store a new value with whispersync secrets rotate %s --from-file FILE", sec.Name, sec.NextRotation.Format(time.DateOnly), contactSuffix(sec.Contact), sec.Name),
 	}
-	plain, err := json.Marshal(f)
-	if err != nil {
-		return fmt.Errorf("secrets: encode finding: %w", err)
-	}
 	key := fmt.Sprintf("%s/%s/v%d", FindingRotationDue, sec.Name, sec.Current())
-	sealed, err := s.sealer.Seal(ctx, findingIdentity(key), whispersync.KeyClassData, plain)
+	sealed, err := seal.SealJSON(ctx, s.sealer, findingIdentity(key), whispersync.KeyClassData, f)
 	if err != nil {
-		return fmt.Errorf("secrets: seal finding: %w", err)
+		return fmt.Errorf("secrets: %s finding: %w", seal.Step(err), err)
 	}
 	item := whispersync.Item{Owner: SystemOwner, Key: key, Data: sealed, Attrs: map[string]string{
 		"kind": f.Kind, "severity": f.Severity, "resource": f.Resource, "created_at": f.CreatedAt.Format(time.RFC3339),
@@ -139,14 +134,9 @@ func (s *Store) Findings(ctx context.Context) ([]Finding, error) {
 	}
 	out := make([]Finding, 0, len(items))
 	for _, item := range items {
-		plain, err := s.sealer.Open(ctx, findingIdentity(item.Key), item.Data)
-		if err != nil {
-			return nil, fmt.Errorf("secrets: open finding %s: %w", item.Key, err)
-		}
 		var f Finding
-		err = json.Unmarshal(plain, &f)
-		if err != nil {
-			return nil, fmt.Errorf("secrets: decode finding %s: %w", item.Key, err)
+		if err := seal.OpenJSON(ctx, s.sealer, findingIdentity(item.Key), item.Data, &f); err != nil {
+			return nil, fmt.Errorf("secrets: %s finding %s: %w", seal.Step(err), item.Key, err)
 		}
 		out = append(out, f)
 	}

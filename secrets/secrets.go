@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -69,10 +68,7 @@ type Provider interface {
 }
 
 // Sealer seals and opens the store's items.
-type Sealer interface {
-	Seal(ctx context.Context, id seal.Identity, class string, plaintext []byte) ([]byte, error)
-	Open(ctx context.Context, id seal.Identity, ciphertext []byte) ([]byte, error)
-}
+type Sealer = seal.SealOpener
 
 // Actor is the caller of an operation, as the audit trail names it.
 type Actor struct {
@@ -446,13 +442,9 @@ func (s *Store) get(ctx context.Context, name string) (Secret, error) {
 }
 
 func (s *Store) metaItem(ctx context.Context, sec Secret) (whispersync.Item, error) {
-	plain, err := json.Marshal(sec)
+	sealed, err := seal.SealJSON(ctx, s.sealer, metaIdentity(sec.Name), whispersync.KeyClassData, sec)
 	if err != nil {
-		return whispersync.Item{}, fmt.Errorf("secrets: encode %s: %w", sec.Name, err)
-	}
-	sealed, err := s.sealer.Seal(ctx, metaIdentity(sec.Name), whispersync.KeyClassData, plain)
-	if err != nil {
-		return whispersync.Item{}, fmt.Errorf("secrets: seal %s: %w", sec.Name, err)
+		return whispersync.Item{}, fmt.Errorf("secrets: %s %s: %w", seal.Step(err), sec.Name, err)
 	}
 	attrs := map[string]string{
 		"type":                        sec.Type,
@@ -464,14 +456,12 @@ func (s *Store) metaItem(ctx context.Context, sec Secret) (whispersync.Item, err
 }
 
 func (s *Store) decodeMeta(ctx context.Context, item whispersync.Item) (Secret, error) {
-	plain, err := s.sealer.Open(ctx, metaIdentity(item.Key), item.Data)
-	if err != nil {
-		return Secret{}, fmt.Errorf("secrets: open %s: %w", item.Key, err)
-	}
 	var sec Secret
-	err = json.Unmarshal(plain, &sec)
-	clear(plain)
-	if err != nil || sec.Name != item.Key {
+	err := seal.OpenJSON(ctx, s.sealer, metaIdentity(item.Key), item.Data, &sec)
+	switch {
+	case seal.Step(err) == seal.StepOpen:
+		return Secret{}, fmt.Errorf("secrets: open %s: %w", item.Key, err)
+	case err != nil || sec.Name != item.Key:
 		return Secret{}, fmt.Errorf("secrets: decode %s: invalid metadata", item.Key)
 	}
 	sec.revision = item.Revision

@@ -40,6 +40,7 @@ func (a *recordingAuditor) Append(_ context.Context, events ...whispersync.Audit
 
 type fixture struct {
 	store    *secrets.Store
+	sealer   *seal.Sealer
 	tables   *mock.Tables
 	auditor  *recordingAuditor
 	provider *secrets.LocalProvider
@@ -69,9 +70,9 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { _ = kr.Close() })
 	f := &fixture{tables: mock.NewTables(), auditor: &recordingAuditor{}, provider: secrets.NewLocalProvider(), logs: new(bytes.Buffer), now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sealer := seal.NewSealer(kr, f.tables, seal.SealerOptions{Logger: logger})
+	f.sealer = seal.NewSealer(kr, f.tables, seal.SealerOptions{Logger: logger})
 	f.store, err = secrets.New(secrets.Options{
-		Tables: f.tables, Sealer: sealer, Auditor: f.auditor, Now: f.clock, Logger: logger,
+		Tables: f.tables, Sealer: f.sealer, Auditor: f.auditor, Now: f.clock, Logger: logger,
 		Providers: map[string]secrets.Provider{"local": f.provider},
 	})
 	if err != nil {
