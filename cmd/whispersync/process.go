@@ -71,15 +71,11 @@ func runProcess(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 
-	a, err := m.open(ctx)
+	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	user, err := m.user(ctx, a, *userName)
-	if err != nil {
-		return err
-	}
 
 	start := time.Now()
 	progress := newProgress(m.Stderr, len(files), *quiet || len(files) < 50)
