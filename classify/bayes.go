@@ -2,6 +2,7 @@ package classify
 
 import (
 	"math"
+	"strings"
 
 	"github.com/whispersync/whispersync"
 )
@@ -68,8 +69,22 @@ func (c *counts) add(feats []string, k class, weight float64) {
 // bayes is a multinomial naive Bayes model over binarized features with
 // additive smoothing. Class priors are uniform because the corpus
 // proportions do not reflect how often a user records each kind of memo.
+//
+// Features are numbered so that classifying reads slices instead of maps.
+// The numbering follows map order and differs between models. Nothing
+// depends on it: scores add up in text order and reasons sort by name.
 type bayes struct {
-	logp map[string]scores
+	// stems maps every stem that occurs in a feature to its index and its
+	// unigram feature id.
+	stems map[string]stemIDs
+	// bigrams maps the stem indexes of a bigram, by bigramKey, to its id.
+	bigrams map[uint64]int32
+	names   []string // id to feature
+	logp    []scores // id to log-likelihood per class
+	// favour is, per id and class k, how far the feature's log-likelihood
+	// under k exceeds its best one under another class. topTerms ranks
+	// features by it.
+	favour []scores
 }
 
 // smoothing is the additive (Lidstone) smoothing constant; 0.5 was chosen
@@ -78,31 +93,112 @@ const smoothing = 0.5
 
 func train(c *counts) *bayes {
 	vocab := float64(len(c.feat))
-	m := &bayes{logp: make(map[string]scores, len(c.feat))}
+	m := &bayes{
+		// Size estimates from the built-in corpus, which has about a fifth
+		// as many stems as features.
+		stems:   make(map[string]stemIDs, len(c.feat)/4),
+		bigrams: make(map[uint64]int32, len(c.feat)),
+		names:   make([]string, 0, len(c.feat)),
+		logp:    make([]scores, 0, len(c.feat)),
+		favour:  make([]scores, 0, len(c.feat)),
+	}
 	for f, n := range c.feat {
 		var s scores
 		for k := range numClasses {
 			s[k] = math.Log((n[k] + smoothing) / (c.total[k] + smoothing*vocab))
 		}
-		m.logp[f] = s
+		id := int32(len(m.names))
+		if first, second, ok := strings.Cut(f, " "); ok {
+			m.bigrams[bigramKey(m.addStem(first).index, m.addStem(second).index)] = id
+		} else {
+			ids := m.addStem(f)
+			ids.unigram = id
+			m.stems[f] = ids
+		}
+		m.names = append(m.names, f)
+		m.logp = append(m.logp, s)
+		m.favour = append(m.favour, favour(s))
 	}
 	return m
 }
 
-// score sums the log-likelihoods of the known features; features never seen
-// in training carry no evidence and are skipped.
-func (m *bayes) score(feats []string) (s scores, known int) {
-	for _, f := range feats {
-		lp, ok := m.logp[f]
-		if !ok {
-			continue
+// favour returns, for each class k, lp[k] minus the largest lp of the other
+// classes.
+func favour(lp scores) scores {
+	var f scores
+	for k := range numClasses {
+		other := math.Inf(-1)
+		for c := range numClasses {
+			if c != k {
+				other = math.Max(other, lp[c])
+			}
 		}
-		known++
+		f[k] = lp[k] - other
+	}
+	return f
+}
+
+// stemIDs are the ids of a stem that occurs in a feature.
+type stemIDs struct {
+	index   int32 // index among the stems, for bigramKey
+	unigram int32 // feature id of the stem alone, or -1
+}
+
+// addStem returns the ids of stem, adding it when it is new.
+func (m *bayes) addStem(stem string) stemIDs {
+	ids, ok := m.stems[stem]
+	if !ok {
+		ids = stemIDs{index: int32(len(m.stems)), unigram: -1}
+		m.stems[stem] = ids
+	}
+	return ids
+}
+
+// lookupStem returns the ids of a stem, given as bytes so that callers can
+// build it in a buffer. Its index is -1 when no feature contains the stem.
+func (m *bayes) lookupStem(stem []byte) stemIDs {
+	if ids, ok := m.stems[string(stem)]; ok {
+		return ids
+	}
+	return stemIDs{index: -1, unigram: -1}
+}
+
+// bigram returns the id of the bigram of two stem indexes, or -1 when
+// training never saw it.
+func (m *bayes) bigram(first, second int32) int32 {
+	if first < 0 || second < 0 {
+		return -1
+	}
+	if id, ok := m.bigrams[bigramKey(first, second)]; ok {
+		return id
+	}
+	return -1
+}
+
+func bigramKey(first, second int32) uint64 {
+	return uint64(uint32(first))<<32 | uint64(uint32(second))
+}
+
+// ranksBefore reports whether feature a favours class k more than feature
+// b does, breaking ties by name.
+func (m *bayes) ranksBefore(a, b int32, k class) bool {
+	if fa, fb := m.favour[a][k], m.favour[b][k]; fa != fb {
+		return fa > fb
+	}
+	return m.names[a] < m.names[b]
+}
+
+// score sums the log-likelihoods of the features with the given ids, in
+// their order.
+func (m *bayes) score(ids []int32) scores {
+	var s scores
+	for _, id := range ids {
+		lp := &m.logp[id]
 		for k := range numClasses {
 			s[k] += lp[k]
 		}
 	}
-	return s, known
+	return s
 }
 
 // posterior turns scores into probabilities over the first n classes. The

@@ -37,8 +37,8 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/whispersync/whispersync"
@@ -90,7 +90,12 @@ type Options struct {
 // Model is a trained classifier. It is immutable after New and safe for
 // concurrent use.
 type Model struct {
-	nb *bayes
+	nb       *bayes
+	analyses *sync.Pool // of *analysis, reused across Classify calls
+}
+
+func newModel(nb *bayes) *Model {
+	return &Model{nb: nb, analyses: newAnalysisPool(nb)}
 }
 
 var _ whispersync.Classifier = (*Model)(nil)
@@ -116,16 +121,16 @@ func build(memos []memo, examples []Example) (*Model, error) {
 		}
 	}
 	if len(examples) == 0 {
-		return &Model{nb: train(c)}, nil
+		return newModel(train(c)), nil
 	}
 
-	base := &Model{nb: train(c)}
+	base := newModel(train(c))
 	for i, ex := range examples {
 		if err := base.learn(c, ex); err != nil {
 			return nil, fmt.Errorf("classify: example %d: %w", i, err)
 		}
 	}
-	return &Model{nb: train(c)}, nil
+	return newModel(train(c)), nil
 }
 
 // learn adds one example to c, using m to split a mixed example.
@@ -157,7 +162,9 @@ func (m *Model) learn(c *counts, ex Example) error {
 		return nil
 	}
 
-	spans, runs := m.segment(ex.Text, allowed)
+	a := m.analyze(ex.Text)
+	defer m.release(a)
+	runs := a.segment(allowed)
 	if len(runs) < 2 {
 		// The model cannot tell the parts apart: credit every bucket
 		// equally rather than guess a split.
@@ -168,7 +175,7 @@ func (m *Model) learn(c *counts, ex Example) error {
 		return nil
 	}
 	for _, r := range runs {
-		feats, _ := features(ex.Text[spans[r.first].start:spans[r.last].end])
+		feats, _ := features(ex.Text[a.units[r.first].start:a.units[r.last].end])
 		c.add(feats, r.class, 1)
 	}
 	return nil
@@ -179,21 +186,22 @@ func (m *Model) Classify(ctx context.Context, text string, hints whispersync.Hin
 	if err := ctx.Err(); err != nil {
 		return whispersync.Classification{}, fmt.Errorf("classify: %w", err)
 	}
+	a := m.analyze(text)
+	defer m.release(a)
 	prior := folderPrior(hints.Folder)
-	feats, content := features(text)
-	s, _ := m.nb.score(feats)
-	p := posterior(s, prior, numClasses)
-	if content < minContent {
+	a.memoIDs = a.featureIDs(a.memoIDs[:0], 0, len(a.positions))
+	p := posterior(m.nb.score(a.memoIDs), prior, numClasses)
+	if a.content < minContent {
 		return unclear(p, "too few words to classify"), nil
 	}
 
-	if cl, ok := m.mixed(text); ok {
+	if cl, ok := m.mixed(a); ok {
 		return cl, nil
 	}
 
 	top := argmax(p, numClasses)
 	if top == classUnclear {
-		return unclear(p, "reads like "+m.topTerms(feats, classUnclear, 3)), nil
+		return unclear(p, "reads like "+m.topTerms(a.memoIDs, classUnclear, 3)), nil
 	}
 	if p[top] < unclearBelow {
 		return unclear(p, fmt.Sprintf("no bucket is likely enough (best %s at %.2f)", classBucket[top], p[top])), nil
@@ -203,7 +211,7 @@ func (m *Model) Classify(ctx context.Context, text string, hints whispersync.Hin
 		Bucket:      b,
 		Buckets:     []whispersync.Bucket{b},
 		Confidence:  p[top],
-		Reason:      string(b) + ": " + m.topTerms(feats, top, 4),
+		Reason:      string(b) + ": " + m.topTerms(a.memoIDs, top, 4),
 		Segments:    []whispersync.Segment{{Bucket: b, Text: strings.TrimSpace(text), Confidence: p[top]}},
 		NeedsReview: p[top] < reviewBelow,
 	}, nil
@@ -223,10 +231,10 @@ func unclear(p scores, reason string) whispersync.Classification {
 	}
 }
 
-// mixed reports the mixed verdict for text, if two or more buckets each
+// mixed reports the mixed verdict for the memo, if two or more buckets each
 // hold a substantial, clearly scored part of it.
-func (m *Model) mixed(text string) (whispersync.Classification, bool) {
-	spans, runs := m.segment(text, [numAgents]bool{true, true, true})
+func (m *Model) mixed(a *analysis) (whispersync.Classification, bool) {
+	runs := a.segment([numAgents]bool{true, true, true})
 	if len(runs) < 2 {
 		return whispersync.Classification{}, false
 	}
@@ -280,14 +288,15 @@ func (m *Model) mixed(text string) (whispersync.Classification, bool) {
 	for _, r := range merged {
 		p := posterior(r.score, scores{}, numAgents)
 		b := classBucket[r.class]
+		first, last := a.units[r.first], a.units[r.last]
 		cl.Segments = append(cl.Segments, whispersync.Segment{
 			Bucket:     b,
-			Text:       strings.TrimSpace(text[spans[r.first].start:spans[r.last].end]),
+			Text:       strings.TrimSpace(a.text[first.start:last.end]),
 			Confidence: p[r.class],
 		})
 		cl.Confidence = math.Min(cl.Confidence, p[r.class])
-		feats, _ := features(text[spans[r.first].start:spans[r.last].end])
-		reasons = append(reasons, string(b)+": "+m.topTerms(feats, r.class, 3))
+		a.partIDs = a.featureIDs(a.partIDs[:0], first.from, last.to)
+		reasons = append(reasons, string(b)+": "+m.topTerms(a.partIDs, r.class, 3))
 	}
 	for k := range class(numAgents) {
 		if keep[k] {
@@ -306,19 +315,6 @@ func firstKept(runs []run, keep [numAgents]bool) class {
 		}
 	}
 	return runs[0].class
-}
-
-// segment cuts text into units and labels them with the allowed buckets.
-func (m *Model) segment(text string, allowed [numAgents]bool) ([]span, []run) {
-	spans := units(text)
-	unitScores := make([]scores, len(spans))
-	contents := make([]int, len(spans))
-	for i, sp := range spans {
-		feats, content := features(text[sp.start:sp.end])
-		unitScores[i], _ = m.nb.score(feats)
-		contents[i] = content
-	}
-	return spans, segmentRuns(unitScores, contents, allowed)
 }
 
 // lead returns how far, in nats, class k scores above the best other agent
@@ -352,42 +348,39 @@ func folderPrior(folder string) scores {
 	return prior
 }
 
-// topTerms lists the n features of feats that most favour class k over the
-// other classes, strongest first. Ties are broken by name, so the reason is
-// deterministic.
-func (m *Model) topTerms(feats []string, k class, n int) string {
-	type term struct {
-		f string
-		w float64
-	}
-	var terms []term
-	for _, f := range feats {
-		lp, ok := m.nb.logp[f]
-		if !ok {
+// topTerms lists the n features among ids that most favour class k over
+// the other classes, strongest first. Ties are broken by name, so the
+// reason is deterministic.
+func (m *Model) topTerms(ids []int32, k class, n int) string {
+	// top stays sorted, strongest first. An insertion sort suits the few
+	// terms a reason names.
+	top := make([]int32, 0, n)
+	for _, id := range ids {
+		if m.nb.favour[id][k] <= 0 {
 			continue
 		}
-		other := math.Inf(-1)
-		for c := range numClasses {
-			if c != int(k) {
-				other = math.Max(other, lp[c])
-			}
+		i := len(top)
+		for i > 0 && m.nb.ranksBefore(id, top[i-1], k) {
+			i--
 		}
-		if w := lp[k] - other; w > 0 {
-			terms = append(terms, term{f, w})
+		if i == n {
+			continue
 		}
+		if len(top) < n {
+			top = append(top, 0)
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = id
 	}
-	sort.Slice(terms, func(i, j int) bool {
-		if terms[i].w != terms[j].w {
-			return terms[i].w > terms[j].w
-		}
-		return terms[i].f < terms[j].f
-	})
-	if len(terms) == 0 {
+	if len(top) == 0 {
 		return "no telling terms"
 	}
-	names := make([]string, 0, n)
-	for _, t := range terms[:min(n, len(terms))] {
-		names = append(names, t.f)
+	var b strings.Builder
+	for i, id := range top {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(m.nb.names[id])
 	}
-	return strings.Join(names, ", ")
+	return b.String()
 }

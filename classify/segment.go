@@ -25,66 +25,38 @@ var topicShifts = [][]string{
 // little evidence and would only add noise to the segmentation.
 const minUnitWords = 5
 
-type wordPos struct {
-	w          string
-	start, end int
+// unit is a span of the memo with the range of its words.
+type unit struct {
+	span
+	firstToken, lastToken int // inclusive range in analysis.tokens
+	from, to              int // range [from, to) in analysis.positions
 }
 
-// units cuts text into small consecutive spans at sentence punctuation,
-// commas and topic shifts, then joins pieces shorter than minUnitWords.
-func units(text string) []span {
-	var ws []wordPos
-	var cuts []int // byte offsets where a new unit starts
-	start := -1
-	for i, r := range text {
-		isWord := unicode.IsLetter(r) || unicode.IsDigit(r) || ((r == '\'' || r == '\u2019') && start >= 0)
-		if isWord {
-			if start < 0 {
-				start = i
-			}
-			continue
-		}
-		if start >= 0 {
-			ws = append(ws, wordPos{strings.ToLower(strings.ReplaceAll(text[start:i], "\u2019", "'")), start, i})
-			start = -1
-		}
-		switch r {
-		case '.', '!', '?', ';', ',', ':', '\n':
-			cuts = append(cuts, i+1)
+// units cuts the memo into small consecutive units at sentence punctuation,
+// commas and topic shifts, then joins pieces shorter than minUnitWords. It
+// appends them to dst and marks the topic shifts in tokens.
+func units(dst []unit, text string, tokens []token) []unit {
+	for i := 1; i < len(tokens); i++ {
+		if matchesShift(tokens[i:]) {
+			tokens[i].cutBefore = true
 		}
 	}
-	if start >= 0 {
-		ws = append(ws, wordPos{strings.ToLower(text[start:]), start, len(text)})
-	}
-	for i := range ws {
-		if i > 0 && matchesShift(ws[i:]) {
-			cuts = append(cuts, ws[i].start)
-		}
-	}
-	return joinShort(text, ws, cuts)
+	return joinShort(dst, text, tokens)
 }
 
-// shiftStarts holds the first word of every topic shift, to skip most words
-// without comparing sequences.
-var shiftStarts = func() map[string]bool {
-	m := make(map[string]bool)
-	for _, seq := range topicShifts {
-		m[seq[0]] = true
-	}
-	return m
-}()
-
-func matchesShift(ws []wordPos) bool {
-	if !shiftStarts[ws[0].w] {
+// matchesShift reports whether a topic shift starts at tokens[0]. A word
+// with an apostrophe never matches because no topic shift has one.
+func matchesShift(tokens []token) bool {
+	if !tokens[0].shiftStart {
 		return false
 	}
 next:
 	for _, seq := range topicShifts {
-		if len(seq) > len(ws) {
+		if len(seq) > len(tokens) {
 			continue
 		}
 		for j, w := range seq {
-			if ws[j].w != w {
+			if tokens[j].apostrophe || tokens[j].lower != w {
 				continue next
 			}
 		}
@@ -93,48 +65,40 @@ next:
 	return false
 }
 
-// joinShort turns the cut offsets into spans that each hold at least
-// minUnitWords words, except when the whole text is shorter.
-func joinShort(text string, ws []wordPos, cuts []int) []span {
-	if len(ws) == 0 {
-		return nil
+// joinShort groups the tokens into units, cutting before a token marked
+// cutBefore once the unit holds at least minUnitWords words. Only a text
+// shorter than that gives a shorter unit. The last unit runs to the end of
+// the text.
+func joinShort(dst []unit, text string, tokens []token) []unit {
+	if len(tokens) == 0 {
+		return dst
 	}
-	isCut := make(map[int]bool, len(cuts))
-	for _, c := range cuts {
-		isCut[c] = true
-	}
-	var out []span
-	cur := span{start: ws[0].start}
+	first := len(dst)
+	cur := unit{span: span{start: tokens[0].start}}
 	n := 0
-	for i, w := range ws {
+	for i, t := range tokens {
 		n++
-		if i+1 == len(ws) {
+		if i+1 == len(tokens) {
 			break
 		}
-		boundary := false
-		for off := w.end; off <= ws[i+1].start; off++ {
-			if isCut[off] {
-				boundary = true
-				break
-			}
-		}
-		if boundary && n >= minUnitWords {
-			cur.end = w.end
-			out = append(out, cur)
-			cur = span{start: ws[i+1].start}
+		if tokens[i+1].cutBefore && n >= minUnitWords {
+			cur.end, cur.lastToken = t.end, i
+			dst = append(dst, cur)
+			cur = unit{span: span{start: tokens[i+1].start}, firstToken: i + 1}
 			n = 0
 		}
 	}
-	cur.end = len(text)
-	if n < minUnitWords && len(out) > 0 {
-		out[len(out)-1].end = cur.end
+	cur.end, cur.lastToken = len(text), len(tokens)-1
+	if n < minUnitWords && len(dst) > first {
+		last := &dst[len(dst)-1]
+		last.end, last.lastToken = cur.end, cur.lastToken
 	} else {
-		out = append(out, cur)
+		dst = append(dst, cur)
 	}
-	for i := range out {
-		out[i].end = trimEnd(text, out[i])
+	for i := first; i < len(dst); i++ {
+		dst[i].end = trimEnd(text, dst[i].span)
 	}
-	return out
+	return dst
 }
 
 // trimEnd drops trailing spaces from a span but keeps its punctuation.

@@ -8,18 +8,18 @@ import (
 
 // fillers are spoken noise that a speech-to-text engine writes out. They
 // carry no evidence about the kind of memo, so features never include them.
-var fillers = set(
+var fillers = []string{
 	"um", "umm", "uh", "uhh", "uhm", "erm", "er", "ah", "hmm", "mm", "mhm", "huh",
 	"like", "okay", "ok", "alright", "yeah", "yep", "well", "oh", "so", "just",
 	"actually", "basically", "literally", "really", "honestly", "anyway", "anyways",
 	"gonna", "gotta", "wanna",
-)
+}
 
 // stopwords are function words. They never become unigram features, and a
 // bigram of two stopwords is dropped too. Pronouns such as "we" and "my",
 // modals such as "would" and "could", and "what" and "if" are kept on
 // purpose: they separate stories about people from plans and ideas.
-var stopwords = set(
+var stopwords = []string{
 	"a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at",
 	"by", "for", "with", "from", "into", "onto", "up", "down", "out", "off",
 	"over", "about", "as", "than", "then", "too", "very", "also", "there",
@@ -34,68 +34,118 @@ var stopwords = set(
 	"whats", "more", "most", "other", "such", "only", "own", "same",
 	"can", "will", "shall", "may", "might", "must", "let", "lets", "now",
 	"#num",
-)
+}
 
 // numberWords are spelled-out numbers. Like digits they become "#num",
 // because a number carries no evidence about the kind of memo and
 // speech-to-text engines spell out locker numbers as often as prices.
-var numberWords = set(
+var numberWords = []string{
 	"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 	"nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
 	"sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty",
 	"forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
 	"thousand", "million", "first", "second", "third", "fourth", "fifth",
-)
-
-func set(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[w] = true
-	}
-	return m
 }
 
-// words splits text into lowercase words: runs of letters and digits, with
-// apostrophes removed ("didn't" becomes "didnt") and a possessive "'s"
-// dropped. Numbers become "#num". Fillers are left in; callers drop them.
-func words(text string) []string {
-	out := make([]string, 0, len(text)/5)
+// wordKind flags the roles a word plays, so that one map lookup per word
+// returns all of them.
+type wordKind uint8
+
+const (
+	kindFiller wordKind = 1 << iota
+	kindStopword
+	kindNumber
+	kindShiftStart // the first word of a topic shift
+)
+
+// wordKinds maps each word with a role to its roles.
+var wordKinds = func() map[string]wordKind {
+	m := make(map[string]wordKind)
+	for _, w := range fillers {
+		m[w] |= kindFiller
+	}
+	for _, w := range stopwords {
+		m[w] |= kindStopword
+	}
+	for _, w := range numberWords {
+		m[w] |= kindNumber
+	}
+	for _, seq := range topicShifts {
+		m[seq[0]] |= kindShiftStart
+	}
+	return m
+}()
+
+// token is one word of a memo: a run of letters and digits, with any
+// apostrophes inside or after it.
+type token struct {
+	start, end int // byte range in the memo text
+	// lower is the word in lowercase, with apostrophes removed and a
+	// possessive "'s" dropped. It is empty when nothing is left.
+	lower string
+	// word is the form features use: lower, or "#num" for a number.
+	word string
+	// filler and stopword are the roles of word.
+	filler, stopword bool
+	apostrophe       bool
+	// shiftStart is set when the word is the first word of a topic shift.
+	shiftStart bool
+	// cutBefore is set when a unit may start at this word. tokenize sets
+	// it after sentence punctuation, a comma or a line break, and units
+	// sets it where a topic shift starts.
+	cutBefore bool
+}
+
+// tokenize appends the words of text to dst. Apostrophes are removed
+// ("didn't" becomes "didnt") and a possessive "'s" is dropped. Numbers
+// become "#num". Fillers are kept, and callers drop them.
+func tokenize(dst []token, text string) []token {
 	start := -1
 	plain := true // the current word is lowercase without apostrophes
+	apostrophe := false
+	cut := false // punctuation seen since the last word
 	flush := func(end int) {
 		if start < 0 {
 			return
 		}
-		w := text[start:end]
-		start = -1
+		t := token{start: start, end: end, lower: text[start:end], apostrophe: apostrophe, cutBefore: cut}
+		start, cut = -1, false
 		if !plain {
-			w = normalizeWord(w)
+			t.lower = normalizeWord(t.lower)
 		}
-		if w == "" {
-			return
+		t.word = t.lower
+		kind := wordKinds[t.lower]
+		// No topic shift contains an apostrophe.
+		t.shiftStart = kind&kindShiftStart != 0 && !t.apostrophe
+		if c, _ := utf8.DecodeRuneInString(t.word); unicode.IsDigit(c) || kind&kindNumber != 0 {
+			t.word = "#num"
+			kind = wordKinds[t.word]
 		}
-		if c, _ := utf8.DecodeRuneInString(w); unicode.IsDigit(c) || numberWords[w] {
-			w = "#num"
-		}
-		out = append(out, w)
+		t.filler = kind&kindFiller != 0
+		t.stopword = kind&kindStopword != 0
+		dst = append(dst, t)
 	}
 	for i, r := range text {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			if start < 0 {
-				start, plain = i, true
+				start, plain, apostrophe = i, true, false
 			}
 			if plain && !unicode.IsLower(r) && !unicode.IsDigit(r) {
 				plain = false
 			}
 		case (r == '\'' || r == '\u2019') && start >= 0:
-			plain = false
+			plain, apostrophe = false, true
 		default:
 			flush(i)
+			switch r {
+			case '.', '!', '?', ';', ',', ':', '\n':
+				cut = true
+			}
 		}
 	}
 	flush(len(text))
-	return out
+	return dst
 }
 
 // normalizeWord lowercases w and removes its apostrophes and a possessive
@@ -110,46 +160,68 @@ func normalizeWord(w string) string {
 // "bakes" share a feature. It is deliberately crude: the same crude form on
 // both sides of a comparison is all a bag-of-words model needs.
 func stem(w string) string {
+	keep, y := stemRule(w)
+	if y {
+		return w[:keep] + "y"
+	}
+	return w[:keep]
+}
+
+// appendStem appends the stem of w to dst, without the allocation stem
+// makes for "ies" and "ied".
+func appendStem(dst []byte, w string) []byte {
+	keep, y := stemRule(w)
+	dst = append(dst, w[:keep]...)
+	if y {
+		dst = append(dst, 'y')
+	}
+	return dst
+}
+
+// stemRule returns how many leading bytes of w its stem keeps and whether
+// the stem then ends in an added "y".
+func stemRule(w string) (keep int, y bool) {
 	n := len(w)
 	switch {
 	case n > 5 && strings.HasSuffix(w, "ing"):
-		return w[:n-3]
+		return n - 3, false
 	case n > 4 && (strings.HasSuffix(w, "ies") || strings.HasSuffix(w, "ied")):
-		return w[:n-3] + "y"
+		return n - 3, true
 	case n > 4 && strings.HasSuffix(w, "ed"):
-		return w[:n-2]
+		return n - 2, false
 	case n > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us"):
-		return w[:n-1]
+		return n - 1, false
 	}
-	return w
+	return n, false
 }
 
 // features returns the distinct features of text: stemmed content words and
 // bigrams of neighbouring words once fillers are removed, and the number of
-// content words (words that are neither fillers nor stopwords).
+// content words (words that are neither fillers nor stopwords). Training
+// uses it. Classification derives the same features as ids in analyze, so
+// a change here needs the same change there.
 func features(text string) (feats []string, content int) {
-	var seq []string
-	for _, w := range words(text) {
-		if fillers[w] {
-			continue
-		}
-		seq = append(seq, w)
-	}
-	seen := make(map[string]bool, 2*len(seq))
+	tokens := tokenize(make([]token, 0, len(text)/5), text)
+	seen := make(map[string]bool, 2*len(tokens))
 	add := func(f string) {
 		if !seen[f] {
 			seen[f] = true
 			feats = append(feats, f)
 		}
 	}
-	for i, w := range seq {
-		if !stopwords[w] {
+	prev := -1 // index of the previous word that is not a filler
+	for i, t := range tokens {
+		if t.word == "" || t.filler {
+			continue
+		}
+		if !t.stopword {
 			content++
-			add(stem(w))
+			add(stem(t.word))
 		}
-		if i > 0 && !(stopwords[w] && stopwords[seq[i-1]]) {
-			add(stem(seq[i-1]) + " " + stem(w))
+		if prev >= 0 && !(t.stopword && tokens[prev].stopword) {
+			add(stem(tokens[prev].word) + " " + stem(t.word))
 		}
+		prev = i
 	}
 	return feats, content
 }
