@@ -7,35 +7,45 @@ import (
 )
 
 var (
-	taskVerbSet      = wordSet(taskVerbs)
-	particleSet      = wordSet(verbParticles)
-	pronounObjectSet = wordSet(pronounObjects)
-	fillerSet        = wordSet(fillerWords)
-	softFillerSet    = wordSet(softFillers)
-	ordinalSet       = wordSet(ordinalWords)
-	connectorSet     = wordSet(listConnectors)
-	cutterSet        = wordSet(clauseCutters)
-	subjectSet       = wordSet(subjectWords)
-	colonHeaderSet   = wordSet(colonHeaderWords)
-	numberWordSet    = wordSet(`one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty hundred half`)
+	taskVerbSet      = kindSet(kindTaskVerb, taskVerbs)
+	particleSet      = kindSet(kindParticle, verbParticles)
+	pronounObjectSet = kindSet(kindPronounObject, pronounObjects)
+	fillerSet        = kindSet(kindFiller, fillerWords)
+	softFillerSet    = kindSet(kindSoftFiller, softFillers)
+	ordinalSet       = kindSet(kindOrdinal, ordinalWords)
+	connectorSet     = kindSet(kindConnector, listConnectors)
+	cutterSet        = kindSet(kindCutter, clauseCutters)
+	subjectSet       = kindSet(kindSubject, subjectWords)
+	colonHeaderSet   = kindSet(kindColonHeader, colonHeaderWords)
+	numberWordSet    = kindSet(kindNumberWord, `one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty hundred half`)
 	// modalAdverbSet may sit between a subject and its modal: "I still
 	// need to", "we really should".
-	modalAdverbSet = wordSet(`really still also just definitely probably actually totally then now seriously absolutely first honestly`)
+	modalAdverbSet = kindSet(kindModalAdverb, `really still also just definitely probably actually totally then now seriously absolutely first honestly`)
 	// reasonSet opens a clause that explains rather than commits: "because I
 	// need to get this out of my head".
-	reasonSet = wordSet(`because cause 'cause since if when unless whether why how what`)
+	reasonSet = kindSet(kindReason, `because cause 'cause since if when unless whether why how what`)
+	// triggerStartSet holds every word that matchTrigger can match first,
+	// so that other words skip it.
+	triggerStartSet = kindSet(kindTriggerStart, `remember don't dont do make follow next note reminder i i'm we're`, modalStarts)
 	// timePrepositionSet keeps a final "then" that names a time: "before
 	// then".
-	timePrepositionSet = wordSet(`before by until till after since`)
+	timePrepositionSet = kindSet(kindTimePreposition, `before by until till after since`)
 )
 
 // word is one word of a cleaned sentence.
 type word struct {
 	text  string
 	lower string
+	// kind holds the word lists that hold lower.
+	kind wordKind
 	// comma marks a comma (or semicolon, dash, colon) before the word.
 	comma bool
 	colon bool
+}
+
+// plainWord returns a word for a lowercase verb that an item gains.
+func plainWord(lower string) word {
+	return word{text: lower, lower: lower, kind: kindsOf(lower)}
 }
 
 // ActionItems returns short imperative phrases for the tasks that text
@@ -54,8 +64,12 @@ func actionItemsFrom(toks []token) []string {
 	var items [][]word
 	listMode := false
 	previousHadItems := false
+	// One buffer holds the words of every sentence, each sentence in a
+	// region of its own that is as large as the sentence.
+	buffer := make([]word, len(toks))
 	for _, sentence := range sentences(toks) {
-		words := cleanSentence(sentence)
+		words := cleanSentence(sentence, buffer[:0:len(sentence)])
+		buffer = buffer[len(sentence):]
 		if len(words) == 0 {
 			continue
 		}
@@ -100,11 +114,11 @@ func sentences(toks []token) [][]token {
 }
 
 // cleanSentence drops fillers and self-corrections and normalizes commas
-// around conjunctions.
-func cleanSentence(toks []token) []word {
-	words := make([]word, 0, len(toks))
+// around conjunctions. It returns the words in words, an empty slice with
+// room for toks.
+func cleanSentence(toks []token, words []word) []word {
 	for i := range toks {
-		words = append(words, word{text: toks[i].text, lower: toks[i].lower, comma: toks[i].commaBefore, colon: toks[i].colonBefore})
+		words = append(words, word{text: toks[i].text, lower: toks[i].lower, kind: toks[i].kind, comma: toks[i].commaBefore, colon: toks[i].colonBefore})
 		if toks[i].possessive {
 			words[len(words)-1].text += "'s"
 		}
@@ -136,7 +150,7 @@ func cleanSentence(toks []token) []word {
 	}
 	// "and, redo" reads "and redo": the conjunction owns the list comma.
 	for i := 0; i+1 < len(out); i++ {
-		if connectorSet[out[i].lower] && out[i+1].comma {
+		if out[i].kind.has(kindConnector) && out[i+1].comma {
 			out[i+1].comma = false
 		}
 	}
@@ -148,10 +162,10 @@ func cleanSentence(toks []token) []word {
 
 func isFiller(words []word, i int) bool {
 	w := words[i]
-	if fillerSet[w.lower] {
+	if w.kind.has(kindFiller) {
 		return true
 	}
-	if !softFillerSet[w.lower] {
+	if !w.kind.has(kindSoftFiller) {
 		return false
 	}
 	nextComma := i+1 >= len(words) || words[i+1].comma
@@ -160,7 +174,7 @@ func isFiller(words []word, i int) bool {
 		return i == 0 || nextComma
 	}
 	atEdge := i == 0 || w.comma || nextComma
-	if w.lower == "like" && i+1 < len(words) && numberWordSet[words[i+1].lower] {
+	if w.lower == "like" && i+1 < len(words) && words[i+1].kind.has(kindNumberWord) {
 		return true
 	}
 	return atEdge
@@ -200,7 +214,7 @@ func cutHeader(words []word) ([]word, bool) {
 	}
 	// "plan:", "main decisions:", "decisions from this morning's review:".
 	for j := i; j < len(words) && j <= i+1; j++ {
-		if !colonHeaderSet[words[j].lower] {
+		if !words[j].kind.has(kindColonHeader) {
 			continue
 		}
 		for end := j + 1; end < len(words) && end <= j+6; end++ {
@@ -238,7 +252,7 @@ func matchWords(words []word, at int, phrase []string) bool {
 }
 
 func skipConnectors(words []word, i int) int {
-	for i < len(words) && (connectorSet[words[i].lower] || softFillerSet[words[i].lower]) {
+	for i < len(words) && words[i].kind.has(kindConnector|kindSoftFiller) {
 		i++
 	}
 	return i
@@ -251,11 +265,11 @@ func itemLike(words []word) bool {
 	if i >= len(words) {
 		return false
 	}
-	if ordinalSet[words[i].lower] {
+	if words[i].kind.has(kindOrdinal) {
 		return true
 	}
 	i = skipSubjectModal(words, i)
-	return i < len(words) && taskVerbSet[words[i].lower]
+	return i < len(words) && words[i].kind.has(kindTaskVerb)
 }
 
 // skipSubjectModal skips "I need to", "we're going to", "I should",
@@ -266,6 +280,9 @@ func skipSubjectModal(words []word, i int) int {
 	}
 	return i
 }
+
+// modalStarts are the words that matchModal can match first.
+const modalStarts = `let's lets i we i'm im we're i'll we'll i've we've need have gotta`
 
 // matchModal matches a first-person commitment at position i and returns
 // the index after it. Without a subject, "need to" counts only at the start
@@ -326,7 +343,7 @@ func goingTo(words []word, j int) (int, bool) {
 }
 
 func skipAdverbs(words []word, j int) int {
-	for j < len(words) && modalAdverbSet[words[j].lower] && !words[j].comma {
+	for j < len(words) && words[j].kind.has(kindModalAdverb) && !words[j].comma {
 		j++
 	}
 	return j
@@ -351,8 +368,12 @@ func triggeredItems(words []word) [][]word {
 		kind triggerKind
 	}
 	var found []trigger
+	clauseStart := skipConnectors(words, 0)
 	for i := 0; i < len(words); i++ {
-		atStart := i == skipConnectors(words, 0) || words[i].comma
+		if !words[i].kind.has(kindTriggerStart) {
+			continue
+		}
+		atStart := i == clauseStart || words[i].comma
 		if t, ok := matchTrigger(words, i, atStart); ok {
 			if reasonBefore(words, i) || (i > 0 && words[i-1].lower == "that" && len(found) > 0) {
 				continue
@@ -375,9 +396,9 @@ func triggeredItems(words []word) [][]word {
 			}
 		case triggerOwe:
 			if len(body) > 0 {
-				verb := word{text: "send", lower: "send"}
+				verb := plainWord("send")
 				if words[t.start+1].lower != "owe" {
-					verb = word{text: "own", lower: "own"}
+					verb = plainWord("own")
 				}
 				items = append(items, listItems(append([]word{verb}, body...), false)...)
 			}
@@ -386,7 +407,7 @@ func triggeredItems(words []word) [][]word {
 		case triggerReschedule:
 			if reschedulesToDate(body) {
 				base := progressiveTaskVerbs[words[t.body-1].lower]
-				item := append([]word{{text: base, lower: base}}, body...)
+				item := append([]word{plainWord(base)}, body...)
 				items = append(items, listItems(item, false)...)
 			}
 		default:
@@ -464,7 +485,7 @@ func matchTrigger(words []word, i int, atStart bool) (triggerMatch, bool) {
 // commits.
 func reasonBefore(words []word, i int) bool {
 	for k := i - 1; k >= 0 && k >= i-2; k-- {
-		if reasonSet[words[k].lower] {
+		if words[k].kind.has(kindReason) {
 			return true
 		}
 		if words[k+1].comma {
@@ -478,7 +499,7 @@ func reasonBefore(words []word, i int) bool {
 // "the lab to Monday".
 func reschedulesToDate(body []word) bool {
 	for k := 0; k+1 < len(body) && k < 12; k++ {
-		if (body[k].lower == "to" || body[k].lower == "until") && (calendarSet[body[k+1].lower] || body[k+1].lower == "tomorrow" || body[k+1].lower == "next") {
+		if (body[k].lower == "to" || body[k].lower == "until") && (body[k+1].kind.has(kindCalendar) || body[k+1].lower == "tomorrow" || body[k+1].lower == "next") {
 			return true
 		}
 	}
@@ -491,7 +512,7 @@ func reschedulesToDate(body []word) bool {
 // ping Marcus about the certs.").
 func imperativeList(words []word, continues bool) bool {
 	i := skipConnectors(words, 0)
-	if i >= len(words) || !taskVerbSet[words[i].lower] || pronounObject(words[i:]) {
+	if i >= len(words) || !words[i].kind.has(kindTaskVerb) || pronounObject(words[i:]) {
 		return false
 	}
 	if continues && i > 0 {
@@ -504,7 +525,7 @@ func imperativeList(words []word, continues bool) bool {
 		if k > i && words[k].comma && next >= len(words) {
 			break
 		}
-		if k == i || (words[k].comma && taskVerbSet[words[next].lower]) {
+		if k == i || (words[k].comma && words[next].kind.has(kindTaskVerb)) {
 			verbLed++
 		}
 	}
@@ -587,7 +608,7 @@ func splitOnAnd(seg []word) [][]word {
 	var out [][]word
 	start := 0
 	for k := 1; k+3 <= len(seg); k++ {
-		if seg[k].lower == "and" && taskVerbSet[seg[k+1].lower] && !pronounObject(seg[k+1:]) && k-start >= 3 {
+		if seg[k].lower == "and" && seg[k+1].kind.has(kindTaskVerb) && !pronounObject(seg[k+1:]) && k-start >= 3 {
 			out = append(out, seg[start:k])
 			start = k
 		}
@@ -600,11 +621,10 @@ func splitOnAnd(seg []word) [][]word {
 func stripSegmentStart(seg []word) ([]word, bool) {
 	numbered := false
 	for len(seg) > 0 {
-		w := seg[0].lower
-		switch {
-		case connectorSet[w] || softFillerSet[w]:
+		switch kind := seg[0].kind; {
+		case kind.has(kindConnector | kindSoftFiller):
 			seg = seg[1:]
-		case ordinalSet[w] && !numbered && (len(seg) == 1 || seg[1].comma || taskVerbSet[seg[1].lower]):
+		case kind.has(kindOrdinal) && !numbered && (len(seg) == 1 || seg[1].comma || seg[1].kind.has(kindTaskVerb)):
 			numbered = true
 			seg = seg[1:]
 		default:
@@ -625,7 +645,7 @@ func opensItem(seg []word, numbered, inList bool) bool {
 	if numbered && inList {
 		return true
 	}
-	return taskVerbSet[seg[0].lower] || progressiveTaskVerbs[seg[0].lower] != ""
+	return seg[0].kind.has(kindTaskVerb) || progressiveTaskVerbs[seg[0].lower] != ""
 }
 
 // refersBack reports whether a verb-led segment continues the item before
@@ -640,10 +660,10 @@ func refersBack(seg []word) bool {
 // startsAside reports whether a segment opens a new clause with its own
 // subject: "Priya asked for Wednesday", "I think".
 func startsAside(seg []word) bool {
-	if subjectSet[seg[0].lower] {
+	if seg[0].kind.has(kindSubject) {
 		return true
 	}
-	if len(seg) > 1 && unicode.IsUpper(firstRune(seg[0].text)) && personVerbSet[seg[1].lower] {
+	if len(seg) > 1 && unicode.IsUpper(firstRune(seg[0].text)) && seg[1].kind.has(kindPersonVerb) {
 		return true
 	}
 	return false
@@ -658,8 +678,7 @@ func firstRune(s string) rune {
 // segment ("so Jesse knows", "because the portal locks").
 func cutClause(seg []word) int {
 	for k := 1; k < len(seg); k++ {
-		w := seg[k].lower
-		if cutterSet[w] {
+		if seg[k].kind.has(kindCutter) {
 			return k
 		}
 	}
@@ -668,15 +687,16 @@ func cutClause(seg []word) int {
 
 // trimItem drops connectors and fillers at both ends.
 func trimItem(item []word) []word {
-	for len(item) > 0 && (connectorSet[item[0].lower] || softFillerSet[item[0].lower]) {
+	for len(item) > 0 && item[0].kind.has(kindConnector|kindSoftFiller) {
 		item = item[1:]
 	}
 	for len(item) > 0 {
-		w := item[len(item)-1].lower
-		if w == "then" && len(item) > 1 && timePrepositionSet[item[len(item)-2].lower] {
+		last := item[len(item)-1]
+		w := last.lower
+		if w == "then" && len(item) > 1 && item[len(item)-2].kind.has(kindTimePreposition) {
 			break
 		}
-		if !connectorSet[w] && !softFillerSet[w] && w != "that" && w != "to" && w != "now" {
+		if !last.kind.has(kindConnector|kindSoftFiller) && w != "that" && w != "to" && w != "now" {
 			break
 		}
 		item = item[:len(item)-1]
@@ -689,7 +709,7 @@ func validItem(item []word) bool {
 	if len(item) < 2 {
 		return false
 	}
-	if taskVerbSet[item[0].lower] && pronounObject(item) {
+	if item[0].kind.has(kindTaskVerb) && pronounObject(item) {
 		return false
 	}
 	return true
@@ -699,7 +719,7 @@ func validItem(item []word) bool {
 // pronoun: "fix that", "send this to Tamsin", "ask him".
 func pronounObject(item []word) bool {
 	k := 1
-	for k < len(item) && particleSet[item[k].lower] {
+	for k < len(item) && item[k].kind.has(kindParticle) {
 		k++
 	}
 	if k >= len(item) {
@@ -709,7 +729,7 @@ func pronounObject(item []word) bool {
 	if len(item[k].text) > 1 && item[k].text == strings.ToUpper(item[k].text) {
 		return false
 	}
-	return pronounObjectSet[item[k].lower]
+	return item[k].kind.has(kindPronounObject)
 }
 
 // maxItemWords caps an item; longer ones run into the next thought.
@@ -768,7 +788,7 @@ func renderItem(item []word) string {
 			}
 		}
 		text := w.text
-		if k == 0 && w.text != strings.ToUpper(w.text) && (taskVerbSet[w.lower] || !unicode.IsUpper(firstRune(w.text)) || !givenSet[w.lower]) {
+		if k == 0 && w.text != strings.ToUpper(w.text) && (w.kind.has(kindTaskVerb) || !unicode.IsUpper(firstRune(w.text)) || !w.kind.has(kindGiven)) {
 			text = w.lower
 			if w.lower != strings.ToLower(w.text) {
 				text = strings.ToLower(w.text)
@@ -782,7 +802,7 @@ func renderItem(item []word) string {
 func itemTerms(item []word) map[string]bool {
 	terms := make(map[string]bool, len(item))
 	for _, w := range item {
-		if stopwordSet[w.lower] || fillerSet[w.lower] {
+		if w.kind.has(kindStopword | kindFiller) {
 			continue
 		}
 		terms[stem(w.lower)] = true

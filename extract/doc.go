@@ -7,6 +7,7 @@ package extract
 type Doc struct {
 	toks    []token
 	classes []nameClass
+	stems   []string
 }
 
 // Parse tokenizes text for the Doc methods.
@@ -21,6 +22,13 @@ func (d *Doc) nameClasses() []nameClass {
 	return d.classes
 }
 
+func (d *Doc) tokenStems() []string {
+	if d.stems == nil {
+		d.stems = stemsOf(d.toks)
+	}
+	return d.stems
+}
+
 // People returns the same as the package function People.
 func (d *Doc) People() []string { return peopleFrom(d.toks, d.nameClasses()) }
 
@@ -28,7 +36,7 @@ func (d *Doc) People() []string { return peopleFrom(d.toks, d.nameClasses()) }
 func (d *Doc) Places() []string { return placesFrom(d.toks, d.nameClasses()) }
 
 // Themes returns the same as the package function Themes.
-func (d *Doc) Themes() []string { return themesFrom(d.toks, d.nameClasses()) }
+func (d *Doc) Themes() []string { return themesFrom(d.toks, d.nameClasses(), d.tokenStems()) }
 
 // ActionItems returns the same as the package function ActionItems.
 func (d *Doc) ActionItems() []string { return actionItemsFrom(d.toks) }
@@ -37,7 +45,7 @@ func (d *Doc) ActionItems() []string { return actionItemsFrom(d.toks) }
 func (d *Doc) Sentiment() (label string, score float64) { return sentimentFrom(d.toks) }
 
 // Terms returns the same as the package function Terms.
-func (d *Doc) Terms() []string { return termsFrom(d.toks) }
+func (d *Doc) Terms() []string { return termsFrom(d.toks, d.tokenStems()) }
 
 // Summary returns the same as the package function Summary.
 func (d *Doc) Summary(maxChars int) string { return summaryFrom(d.toks, maxChars) }

@@ -9,6 +9,7 @@
 package extract
 
 import (
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -38,19 +39,25 @@ type token struct {
 	colonBefore bool
 	// endsSentence marks the last word before ".", "!" or "?".
 	endsSentence bool
+	// capital caches isCapitalized(text), which name rules ask many times.
+	capital bool
+	// kind holds the word lists that hold lower.
+	kind wordKind
 }
 
 // capitalized reports whether the word starts with an upper-case letter and
 // is not an all-caps acronym such as "PDF" or "IT".
-func (t *token) capitalized() bool {
-	r, size := utf8.DecodeRuneInString(t.text)
+func (t *token) capitalized() bool { return t.capital }
+
+func isCapitalized(word string) bool {
+	r, size := utf8.DecodeRuneInString(word)
 	if !unicode.IsUpper(r) {
 		return false
 	}
-	if len(t.text) == size {
+	if len(word) == size {
 		return false
 	}
-	for _, c := range t.text[size:] {
+	for _, c := range word[size:] {
 		if unicode.IsLower(c) {
 			return true
 		}
@@ -59,18 +66,84 @@ func (t *token) capitalized() bool {
 }
 
 // abbreviations end with a period that does not end a sentence.
-var abbreviations = wordSet(`mr mrs ms dr st prof vs etc jr sr mt ft a m p e g i`)
+var abbreviations = kindSet(kindAbbreviation, `mr mrs ms dr st prof vs etc jr sr mt ft a m p e g i`)
+
+// ASCII bytes by their part in a word, so that the common case of tokenize
+// needs no rune decoding.
+const (
+	asciiOther = iota
+	asciiLower // a lowercase letter or a digit
+	asciiUpper
+)
+
+var asciiClass = func() (table [utf8.RuneSelf]uint8) {
+	for c := range table {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			table[c] = asciiLower
+		case 'A' <= c && c <= 'Z':
+			table[c] = asciiUpper
+		}
+	}
+	return table
+}()
 
 // tokenize splits text into words. A word is a run of letters and digits,
 // with inner apostrophes and hyphens ("don't", "Jae-won", "co-op").
 func tokenize(text string) []token {
-	toks := make([]token, 0, len(text)/5)
-	sentence := 0
-	newSentence := true
-	var pendingComma, pendingColon bool
-	i := 0
+	z := tokenizer{text: text, newSentence: true, toks: make([]token, 0, estimateWords(text))}
+	z.scan(false)
+	return z.toks
+}
+
+// estimateWords returns about how many words text holds, enough in most
+// transcripts to need no second allocation: one a space or line break.
+func estimateWords(text string) int {
+	return strings.Count(text, " ") + strings.Count(text, "\n") + 8
+}
+
+// tokenizer splits a text into tokens, all at once or a sentence at a time
+// for callers that need only the first sentences.
+type tokenizer struct {
+	text string
+	// lowered receives the lowercase forms of the ASCII words with capitals
+	// one after another, so that they share few allocations. A string taken
+	// from it stays valid as it grows.
+	lowered strings.Builder
+	// at is the offset of the first byte not yet read.
+	at          int
+	sentence    int
+	newSentence bool
+	// pendingComma and pendingColon mark punctuation read since the last
+	// word.
+	pendingComma, pendingColon bool
+	toks                       []token
+}
+
+// sentences yields the tokens of each sentence in turn.
+func (z *tokenizer) sentences() iter.Seq[[]token] {
+	return func(yield func([]token) bool) {
+		for z.at < len(z.text) {
+			start := len(z.toks)
+			z.scan(true)
+			if start < len(z.toks) && !yield(z.toks[start:]) {
+				return
+			}
+		}
+	}
+}
+
+// scan reads tokens on to the end of the text or, with oneSentence, to the
+// end of the current sentence. The last token of the text ends a sentence.
+func (z *tokenizer) scan(oneSentence bool) {
+	text, toks, i := z.text, z.toks, z.at
+	sentence, newSentence := z.sentence, z.newSentence
+	pendingComma, pendingColon := z.pendingComma, z.pendingColon
 	for i < len(text) {
-		r, size := utf8.DecodeRuneInString(text[i:])
+		if oneSentence && sentence > z.sentence {
+			break
+		}
+		r, size := decodeRune(text, i)
 		if !isWordRune(r) {
 			switch r {
 			case ',', ';', '(', ')', '\u2014', '\u2013':
@@ -82,7 +155,7 @@ func tokenize(text string) []token {
 				pendingColon = true
 				pendingComma = true
 			case '.', '!', '?', '\u2026':
-				if r == '.' && len(toks) > 0 && abbreviations[toks[len(toks)-1].lower] && !newSentence {
+				if r == '.' && len(toks) > 0 && toks[len(toks)-1].kind.has(kindAbbreviation) && !newSentence {
 					break
 				}
 				if len(toks) > 0 && !newSentence {
@@ -103,9 +176,22 @@ func tokenize(text string) []token {
 			continue
 		}
 		start := i
+		ascii, upper := true, false
 		for i < len(text) {
-			r, size = utf8.DecodeRuneInString(text[i:])
+			if c := text[i]; c < utf8.RuneSelf {
+				switch asciiClass[c] {
+				case asciiLower:
+					i++
+					continue
+				case asciiUpper:
+					upper = true
+					i++
+					continue
+				}
+			}
+			r, size = decodeRune(text, i)
 			if isWordRune(r) {
+				ascii = false
 				i += size
 				continue
 			}
@@ -113,6 +199,11 @@ func tokenize(text string) []token {
 			if r == '\'' || r == '\u2019' || r == '-' {
 				next, nsize := utf8.DecodeRuneInString(text[i+size:])
 				if i+size < len(text) && isWordRune(next) {
+					if size > 1 || nsize > 1 {
+						ascii = false
+					} else if asciiClass[next] == asciiUpper {
+						upper = true
+					}
 					i += size + nsize
 					continue
 				}
@@ -120,24 +211,75 @@ func tokenize(text string) []token {
 			break
 		}
 		word := text[start:i]
-		t := token{sentence: sentence, first: newSentence || pendingColon, commaBefore: pendingComma && !newSentence, colonBefore: pendingColon}
-		if base, ok := cutPossessive(word); ok {
-			word = base
-			t.possessive = true
+		toks = append(toks, token{sentence: sentence, first: newSentence || pendingColon, commaBefore: pendingComma && !newSentence, colonBefore: pendingColon})
+		t := &toks[len(toks)-1]
+		if endsInS(word) {
+			if base, ok := cutPossessive(word); ok {
+				word = base
+				t.possessive = true
+			}
 		}
 		t.text = word
-		t.lower = fold(word)
-		toks = append(toks, t)
+		switch {
+		case !ascii:
+			t.lower = fold(word)
+			t.capital = isCapitalized(word)
+		case upper:
+			t.lower = z.lowerASCII(word)
+			t.capital = isCapitalized(word)
+		default:
+			// No capital, so no change in lowercase and no capitalized
+			// word.
+			t.lower = word
+		}
+		t.kind = kindsOf(t.lower)
 		newSentence, pendingComma, pendingColon = false, false, false
 	}
-	if len(toks) > 0 {
+	if i == len(text) && len(toks) > 0 {
 		toks[len(toks)-1].endsSentence = true
 	}
-	return toks
+	z.toks, z.at = toks, i
+	z.sentence, z.newSentence = sentence, newSentence
+	z.pendingComma, z.pendingColon = pendingComma, pendingColon
+}
+
+// decodeRune decodes the rune at text[i:], with a shortcut for ASCII.
+func decodeRune(text string, i int) (rune, int) {
+	if c := text[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	return utf8.DecodeRuneInString(text[i:])
 }
 
 func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiClass[r] != asciiOther
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+// lowerASCII returns word, an ASCII word of the text, in lowercase.
+func (z *tokenizer) lowerASCII(word string) string {
+	if z.lowered.Cap() == 0 {
+		// Words with capitals are a small part of a transcript.
+		z.lowered.Grow(len(z.text)/8 + len(word))
+	}
+	start := z.lowered.Len()
+	for i := range len(word) {
+		c := word[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		z.lowered.WriteByte(c)
+	}
+	return z.lowered.String()[start:]
+}
+
+// endsInS reports whether word may end in a possessive "'s", which is
+// rare enough to test for first.
+func endsInS(word string) bool {
+	last := word[len(word)-1]
+	return last == 's' || last == 'S'
 }
 
 // cutPossessive strips a possessive "'s" (or the curly-quote form) and

@@ -3,49 +3,49 @@ package extract
 import "strings"
 
 var (
-	givenSet          = wordSet(givenNames, moreGivenNames)
-	surnameSet        = wordSet(surnames)
-	ambiguousNameSet  = wordSet(ambiguousNames)
-	titleSet          = wordSet(titles)
-	relationSet       = wordSet(relationNouns)
-	kinshipSet        = wordSet(kinship)
-	personVerbSet     = wordSet(personVerbsAfter)
-	calendarSet       = wordSet(calendarWords)
-	nonNameSet        = wordSet(nonNames)
-	orgSuffixSet      = wordSet(orgSuffixes)
-	placePrefixSet    = wordSet(placePrefixes)
-	knownPlaceSet     = wordSet(knownPlaces)
-	ambiguousPlaceSet = wordSet(ambiguousPlaces)
-	theBeforeOKSet    = wordSet(theBeforeOK)
+	givenSet          = kindSet(kindGiven, givenNames, moreGivenNames)
+	surnameSet        = kindSet(kindSurname, surnames)
+	ambiguousNameSet  = kindSet(kindAmbiguousName, ambiguousNames)
+	titleSet          = kindSet(kindTitle, titles)
+	relationSet       = kindSet(kindRelation, relationNouns)
+	kinshipSet        = kindSet(kindKinship, kinship)
+	personVerbSet     = kindSet(kindPersonVerb, personVerbsAfter)
+	calendarSet       = kindSet(kindCalendar, calendarWords)
+	nonNameSet        = kindSet(kindNonName, nonNames)
+	orgSuffixSet      = kindSet(kindOrgSuffix, orgSuffixes)
+	placePrefixSet    = kindSet(kindPlacePrefix, placePrefixes)
+	knownPlaceSet     = kindSet(kindKnownPlace, knownPlaces)
+	ambiguousPlaceSet = kindSet(kindAmbiguousPlace, ambiguousPlaces)
+	theBeforeOKSet    = kindSet(kindTheBeforeOK, theBeforeOK)
 
 	// strongPersonVerbSet follows a person often enough to lift an unknown
 	// capitalized word, or a month that doubles as a name, to a person.
-	strongPersonVerbSet = wordSet(`said says asked asks told tells thinks thought wants wanted agreed agrees mentioned mentions texted emailed called laughed cried smiled gave owes owed played sang pulled handled flagged suggested explained`, meetVerbs)
+	strongPersonVerbSet = kindSet(kindStrongPersonVerb, `said says asked asks told tells thinks thought wants wanted agreed agrees mentioned mentions texted emailed called laughed cried smiled gave owes owed played sang pulled handled flagged suggested explained`, meetVerbs)
 	// speechVerbSet before a name makes it the speaker when the attribution
 	// is inverted: "the room is booked, said Omar".
-	speechVerbSet = wordSet(`said says asked asks replied replies added adds explained whispered shouted yelled laughed wrote writes`)
+	speechVerbSet = kindSet(kindSpeechVerb, `said says asked asks replied replies added adds explained whispered shouted yelled laughed wrote writes`)
 	// commVerbSet opens a clause whose "to X" names the person reached:
 	// "send the notes to Wilhelmina", "give the key to Anselm". Verbs of
 	// motion ("bring", "take", "drive") are left out: their "to X" is
 	// usually a place.
-	commVerbSet = wordSet(`send sends sent sending give gives gave giving hand hands handed pass passed forward forwards forwarded email emails emailed mail mailed text texts texted show shows showed tell told explain explained mention mentioned report reported lend lent write wrote talk talked talking speak spoke speaking reach reached introduce introduced pay paid deliver delivered sell sold send-off say said`)
+	commVerbSet = kindSet(kindCommVerb, `send sends sent sending give gives gave giving hand hands handed pass passed forward forwards forwarded email emails emailed mail mailed text texts texted show shows showed tell told explain explained mention mentioned report reported lend lent write wrote talk talked talking speak spoke speaking reach reached introduce introduced pay paid deliver delivered sell sold send-off say said`)
 	// homeNounSet after a possessive keeps it a person even after a place
 	// preposition: "at Sunniva's place".
-	homeNounSet = wordSet(`place house home flat apartment room party wedding funeral farm cabin`)
+	homeNounSet = kindSet(kindHomeNoun, `place house home flat apartment room party wedding funeral farm cabin`)
 	// strongPersonCueSet precedes a person as the object of a personal
 	// action.
-	strongPersonCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted thank thanked met meet hug hugged call called phone phoned remind reminded invite invited`)
+	strongPersonCueSet = kindSet(kindStrongPersonCue, `with told tell asked ask ping pinged email emailed text texted thank thanked met meet hug hugged call called phone phoned remind reminded invite invited`)
 	// lowercaseCueSet precedes a lowercase name in an all-lowercase
 	// transcript; "and" counts there because names are listed ("me and luca").
-	lowercaseCueSet = wordSet(`with told tell asked ask ping pinged email emailed text texted call called thank thanked met meet and hug hugged said says replied`)
+	lowercaseCueSet = kindSet(kindLowercaseCue, `with told tell asked ask ping pinged email emailed text texted call called thank thanked met meet and hug hugged said says replied`)
 	// determinerSet before a capitalized word makes it a thing, not a person:
 	// "the Brightwater people", "the Olive Tree".
-	determinerSet = wordSet(`the a an this that these those every each some any`)
+	determinerSet = kindSet(kindDeterminer, `the a an this that these those every each some any`)
 	// placePrepSet before an unknown capitalized word makes it a place: "out
 	// in Redfield", "over in Millbrook".
-	placePrepSet = wordSet(`in at near from into across around outside inside toward towards visiting past via`)
+	placePrepSet = kindSet(kindPlacePreposition, `in at near from into across around outside inside toward towards visiting past via`)
 	// familyNounSet after "the X" keeps an unknown X a family name.
-	familyNounSet = wordSet(`brothers sisters family families twins kids boys girls household`)
+	familyNounSet = kindSet(kindFamilyNoun, `brothers sisters family families twins kids boys girls household`)
 )
 
 // meetVerbs after a name at the start of a sentence make it a person or a
@@ -114,7 +114,7 @@ func joinsName(toks []token, i int) bool {
 	if !a.capitalized() || !b.capitalized() {
 		return false
 	}
-	return givenSet[a.lower] && (surnameSet[b.lower] || !givenSet[b.lower])
+	return a.kind.has(kindGiven) && (b.kind.has(kindSurname) || !b.kind.has(kindGiven))
 }
 
 // seenAsPart reports whether key is one word of a full name already listed,
@@ -172,7 +172,7 @@ func classify(toks []token) []nameClass {
 		}
 	}
 	for i := range toks {
-		if classes[i] == classNone && known[toks[i].lower] && toks[i].capitalized() {
+		if classes[i] == classNone && toks[i].capitalized() && known[toks[i].lower] {
 			classes[i] = classPerson
 		}
 	}
@@ -193,15 +193,15 @@ func markRuns(toks []token, classes []nameClass) {
 			j++
 		}
 		if j-i >= 2 {
-			first, last := toks[i].lower, toks[j-1].lower
+			first, last := toks[i].kind, toks[j-1].kind
 			switch {
-			case titleSet[first] && !placePrefixSet[first]:
+			case first.has(kindTitle) && !first.has(kindPlacePrefix):
 				// "Doctor Walsh": a title, decided per token.
-			case orgSuffixSet[last]:
+			case last.has(kindOrgSuffix):
 				mark(classes, i, j, runClass(last))
-			case placePrefixSet[first] && !toks[i].first:
+			case first.has(kindPlacePrefix) && !toks[i].first:
 				mark(classes, i, j, classPlace)
-			case placePrefixSet[first] && (placeSuffixSet[last] || knownPlaceSet[last]):
+			case first.has(kindPlacePrefix) && last.has(kindPlaceSuffix|kindKnownPlace):
 				mark(classes, i, j, classPlace)
 			}
 		}
@@ -217,10 +217,10 @@ func mark(classes []nameClass, from, to int, c nameClass) {
 
 // placeSuffixSet is the part of orgSuffixes that names a location rather
 // than a business.
-var placeSuffixSet = wordSet(`park lake lane road rd street st avenue ave boulevard blvd drive way court ct place square plaza bridge station airport peak mountain mountains hill hills valley river creek beach bay island islands county city town village heights falls woods forest trail cafe restaurant bar grill diner pub hotel motel inn hospital clinic school academy college university church chapel temple mosque synagogue market supermarket store shop mall center centre gym library museum theater theatre tree pharmacy bakery`)
+var placeSuffixSet = kindSet(kindPlaceSuffix, `park lake lane road rd street st avenue ave boulevard blvd drive way court ct place square plaza bridge station airport peak mountain mountains hill hills valley river creek beach bay island islands county city town village heights falls woods forest trail cafe restaurant bar grill diner pub hotel motel inn hospital clinic school academy college university church chapel temple mosque synagogue market supermarket store shop mall center centre gym library museum theater theatre tree pharmacy bakery`)
 
-func runClass(suffix string) nameClass {
-	if placeSuffixSet[suffix] {
+func runClass(suffix wordKind) nameClass {
+	if suffix.has(kindPlaceSuffix) {
 		return classPlace
 	}
 	return classOrg
@@ -248,71 +248,71 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	t := &toks[i]
 	key := t.lower
 	prev, next := neighbor(toks, i-1), neighbor(toks, i+1)
-	prevLower := ""
+	prevLower, prevKind := "", wordKind(0)
 	if prev != nil && !t.first {
-		prevLower = prev.lower
+		prevLower, prevKind = prev.lower, prev.kind
 	}
-	nextLower := ""
+	nextKind := wordKind(0)
 	if next != nil && !next.commaBefore && !t.endsSentence {
-		nextLower = next.lower
+		nextKind = next.kind
 	}
-	if nonNameSet[key] {
+	if t.kind.has(kindNonName) {
 		// "Ruby" is a language and a name; a verb only a person or a pet
 		// does decides for the name.
-		if givenSet[key] && strongPersonVerbSet[nextLower] {
+		if t.kind.has(kindGiven) && nextKind.has(kindStrongPersonVerb) {
 			return classPerson
 		}
 		return classNone
 	}
-	if kinshipSet[key] || (titleSet[key] && !givenSet[key]) {
+	if t.kind.has(kindKinship) || (t.kind.has(kindTitle) && !t.kind.has(kindGiven)) {
 		return classNone
 	}
 
 	// A title right before makes a name: "Mr. Okafor", "uncle Pete".
-	if prev != nil && titleSet[prevLower] && !t.commaBefore && !prev.possessive {
-		if knownPlaceSet[key] && !ambiguousPlaceSet[key] {
+	if prev != nil && prevKind.has(kindTitle) && !t.commaBefore && !prev.possessive {
+		if t.kind.has(kindKnownPlace) && !t.kind.has(kindAmbiguousPlace) {
 			return classPlace
 		}
 		return classPerson
 	}
 
-	given := givenSet[key] || hyphenatedGiven(key)
-	family := surnameSet[key]
-	personAfter := t.possessive || strongPersonVerbSet[nextLower]
+	given := t.kind.has(kindGiven) || hyphenatedGiven(key)
+	family := t.kind.has(kindSurname)
+	personAfter := t.possessive || nextKind.has(kindStrongPersonVerb)
 
-	if calendarSet[key] {
+	if t.kind.has(kindCalendar) {
 		if given && personAfter && prevLower != "in" && prevLower != "of" && prevLower != "since" && prevLower != "until" {
 			return classPerson
 		}
 		return classNone
 	}
 
-	if knownPlaceSet[key] {
-		if ambiguousPlaceSet[key] && given && (personAfter || strongPersonCueSet[prevLower]) && !placePrepSet[prevLower] {
+	if t.kind.has(kindKnownPlace) {
+		if t.kind.has(kindAmbiguousPlace) && given && (personAfter || prevKind.has(kindStrongPersonCue)) && !prevKind.has(kindPlacePreposition) {
 			return classPerson
 		}
 		return classPlace
 	}
 
-	if determinerSet[prevLower] {
+	if prevKind.has(kindDeterminer) {
 		plural, _ := pluralFamilyName(key, nil)
 		switch {
 		case plural != key:
 			return classPerson
-		case theBeforeOKSet[nextLower] && (given || family):
+		case nextKind.has(kindTheBeforeOK) && (given || family):
 			return classPerson
-		case familyNounSet[nextLower]:
+		case nextKind.has(kindFamilyNoun):
 			return classPerson
 		}
 		return classNone
 	}
-	if placePrepSet[prevLower] && !given && !family && !(t.possessive && homeNounSet[nextLower]) {
+	if prevKind.has(kindPlacePreposition) && !given && !family && !(t.possessive && nextKind.has(kindHomeNoun)) {
 		return classPlace
 	}
 
 	if given || family {
-		if t.first && (ambiguousNameSet[key] || !given) {
-			if personAfter || (given && personVerbSet[nextLower]) {
+		if t.first && (t.kind.has(kindAmbiguousName) || !given) {
+			if personAfter || (given && nextKind.has(kindPersonVerb)) {
 				return classPerson
 			}
 			return classNone
@@ -324,7 +324,7 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 	}
 
 	// An unknown capitalized word needs context to be a person.
-	if stopwordSet[key] {
+	if t.kind.has(kindStopword) {
 		return classNone
 	}
 	if personAfter {
@@ -335,7 +335,7 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 		// verb of strongPersonVerbSet follows: "Biscuit threw up twice".
 		return classNone
 	}
-	if relationSet[prevLower] || strongPersonCueSet[prevLower] || invertedSpeaker(toks, i) || reachedBy(toks, i) {
+	if prevKind.has(kindRelation) || prevKind.has(kindStrongPersonCue) || invertedSpeaker(toks, i) || reachedBy(toks, i) {
 		return classPerson
 	}
 	if prevLower == "and" && i >= 2 && classes[i-2] == classPerson {
@@ -348,7 +348,7 @@ func classifyCapitalized(toks []token, classes []nameClass, i int) nameClass {
 // attribution: "the room is booked, said Omar" or "said Omar, and".
 func invertedSpeaker(toks []token, i int) bool {
 	t, prev := &toks[i], neighbor(toks, i-1)
-	if prev == nil || t.first || t.commaBefore || !speechVerbSet[prev.lower] {
+	if prev == nil || t.first || t.commaBefore || !prev.kind.has(kindSpeechVerb) {
 		return false
 	}
 	next := neighbor(toks, i+1)
@@ -363,7 +363,7 @@ func reachedBy(toks []token, i int) bool {
 		return false
 	}
 	for k := i - 2; k >= 0 && k >= i-1-maxCommVerbDistance; k-- {
-		if commVerbSet[toks[k].lower] {
+		if toks[k].kind.has(kindCommVerb) {
 			return true
 		}
 		if toks[k].first || toks[k].commaBefore || toks[k].endsSentence && k < i-1 {
@@ -383,28 +383,28 @@ func hyphenatedGiven(key string) bool {
 // it must be an unambiguous given name with person context.
 func isLowercaseName(toks []token, classes []nameClass, i int) bool {
 	t := &toks[i]
-	if !givenSet[t.lower] {
+	if !t.kind.has(kindGiven) {
 		return unlistedAfterRelation(toks, i)
 	}
-	if ambiguousNameSet[t.lower] {
+	if t.kind.has(kindAmbiguousName) {
 		return false
 	}
 	if t.possessive {
 		return true
 	}
-	if next := neighbor(toks, i+1); next != nil && !next.commaBefore && !t.endsSentence && strongPersonVerbSet[next.lower] {
+	if next := neighbor(toks, i+1); next != nil && !next.commaBefore && !t.endsSentence && next.kind.has(kindStrongPersonVerb) {
 		return true
 	}
 	prev := neighbor(toks, i-1)
 	if prev == nil || t.first {
 		return false
 	}
-	return lowercaseCueSet[prev.lower] || relationSet[prev.lower] || titleSet[prev.lower] || reachedBy(toks, i)
+	return prev.kind.has(kindLowercaseCue) || prev.kind.has(kindRelation) || prev.kind.has(kindTitle) || reachedBy(toks, i)
 }
 
 // possessiveDeterminerSet opens "my friend X", where a relation noun
 // introduces a name.
-var possessiveDeterminerSet = wordSet(`my our his her their`)
+var possessiveDeterminerSet = kindSet(kindPossessiveDeterminer, `my our his her their`)
 
 // unlistedAfterRelation decides for a lowercase word missing from the name
 // lists: "my friend lior" names Lior, while "my friend group" or "my boss
@@ -415,7 +415,7 @@ func unlistedAfterRelation(toks []token, i int) bool {
 	if i < 2 || t.first || t.commaBefore || len(t.lower) < 3 {
 		return false
 	}
-	if !relationSet[toks[i-1].lower] || !possessiveDeterminerSet[toks[i-2].lower] {
+	if !toks[i-1].kind.has(kindRelation) || !toks[i-2].kind.has(kindPossessiveDeterminer) {
 		return false
 	}
 	return !knownWord(t.lower)

@@ -18,6 +18,7 @@ var commonPlaceSet = func() map[string]bool {
 			m[p] = true
 		}
 	}
+	markKind(kindCommonPlace, m)
 	return m
 }()
 
@@ -35,6 +36,7 @@ var compoundPlaces = func() map[string]map[string]bool {
 		}
 		m[first][second] = true
 	}
+	markKind(kindCompoundPlaceStart, m)
 	return m
 }()
 
@@ -74,14 +76,17 @@ func placesFrom(toks []token, classes []nameClass) []string {
 		if classes[i] != classNone {
 			continue
 		}
-		w := toks[i].lower
+		w, kind := toks[i].lower, toks[i].kind
+		if !kind.has(kindCommonPlace | kindCompoundPlaceStart) {
+			continue
+		}
 		if seconds := compoundPlaces[w]; seconds != nil && i+1 < len(toks) && seconds[toks[i+1].lower] && !toks[i+1].commaBefore {
 			name := w + " " + toks[i+1].lower
 			add(name, name)
 			i++
 			continue
 		}
-		if commonPlaceSet[w] {
+		if kind.has(kindCommonPlace) {
 			add(w, w)
 		}
 	}

@@ -32,24 +32,24 @@ terrible awful horrible devastated heartbroken miserable disaster nightmare furi
 var (
 	sentimentWeights = func() map[string]float64 {
 		m := make(map[string]float64)
-		for w := range wordSet(positiveWords) {
+		for w := range kindSet(kindPositive, positiveWords) {
 			m[w] = 1
 		}
-		for w := range wordSet(strongPositiveWords) {
+		for w := range kindSet(kindStrongPositive, strongPositiveWords) {
 			m[w] = 2
 		}
-		for w := range wordSet(negativeWords) {
+		for w := range kindSet(kindNegative, negativeWords) {
 			m[w] = -1
 		}
-		for w := range wordSet(strongNegativeWords) {
+		for w := range kindSet(kindStrongNegative, strongNegativeWords) {
 			m[w] = -2
 		}
 		return m
 	}()
-	negatorSet     = wordSet(negators)
-	stateWordSet   = wordSet(`okay ok fine alright`)
-	linkingSet     = wordSet(`feel felt feeling feels is was am are be been being seems seemed looks looked he's she's it's i'm we're they're you're that's everyone's really`)
-	intensifierSet = wordSet(intensifiers)
+	negatorSet     = kindSet(kindNegator, negators)
+	stateWordSet   = kindSet(kindStateWord, `okay ok fine alright`)
+	linkingSet     = kindSet(kindLinking, `feel felt feeling feels is was am are be been being seems seemed looks looked he's she's it's i'm we're they're you're that's everyone's really`)
+	intensifierSet = kindSet(kindIntensifier, intensifiers)
 )
 
 // negationWindow is how many words before a sentiment word a negator
@@ -69,16 +69,16 @@ func Sentiment(text string) (label string, score float64) {
 func sentimentFrom(toks []token) (string, float64) {
 	var pos, neg float64
 	for i := range toks {
-		weight, ok := sentimentWeights[toks[i].lower]
+		weight, ok := sentimentWeight(toks[i].kind)
 		if !ok {
 			// "okay" and "fine" open half the sentences of a transcript;
 			// they count only as a state: "I feel okay", "he's fine".
-			if !stateWordSet[toks[i].lower] || i == 0 || !(linkingSet[toks[i-1].lower] || toks[i-1].possessive) {
+			if !toks[i].kind.has(kindStateWord) || i == 0 || !(toks[i-1].kind.has(kindLinking) || toks[i-1].possessive) {
 				continue
 			}
 			weight = 1
 		}
-		if i > 0 && intensifierSet[toks[i-1].lower] && !toks[i].commaBefore && toks[i-1].sentence == toks[i].sentence {
+		if i > 0 && toks[i-1].kind.has(kindIntensifier) && !toks[i].commaBefore && toks[i-1].sentence == toks[i].sentence {
 			weight *= 1.5
 		}
 		if negatedAt(toks, i) {
@@ -114,12 +114,28 @@ func sentimentFrom(toks []token) (string, float64) {
 	return Neutral, score
 }
 
+// sentimentWeight returns the weight in sentimentWeights of a word of the
+// given kinds, where a later list overrides an earlier one.
+func sentimentWeight(kind wordKind) (float64, bool) {
+	switch {
+	case kind.has(kindStrongNegative):
+		return -2, true
+	case kind.has(kindNegative):
+		return -1, true
+	case kind.has(kindStrongPositive):
+		return 2, true
+	case kind.has(kindPositive):
+		return 1, true
+	}
+	return 0, false
+}
+
 func negatedAt(toks []token, i int) bool {
 	for k := i - 1; k >= 0 && k >= i-negationWindow; k-- {
 		if toks[k].sentence != toks[i].sentence || toks[k+1].commaBefore {
 			return false
 		}
-		if negatorSet[toks[k].lower] {
+		if toks[k].kind.has(kindNegator) {
 			return true
 		}
 	}

@@ -1,6 +1,8 @@
 package extract
 
 import (
+	"iter"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -15,14 +17,21 @@ const minSummaryWords = 5
 // sentence is added only while the first is short; a cut sentence ends on a
 // whole word followed by "…".
 func Summary(text string, maxChars int) string {
-	return summaryFrom(tokenize(text), maxChars)
+	// The summary needs the first sentences only, so the text is split as
+	// far as they go.
+	z := tokenizer{text: text, newSentence: true}
+	return summarize(z.sentences(), maxChars)
 }
 
 func summaryFrom(toks []token, maxChars int) string {
+	return summarize(slices.Values(sentences(toks)), maxChars)
+}
+
+func summarize(sentences iter.Seq[[]token], maxChars int) string {
 	var b strings.Builder
 	taken := 0
-	for _, sentence := range sentences(toks) {
-		words := trimSummaryStart(cleanSentence(sentence))
+	for sentence := range sentences {
+		words := trimSummaryStart(cleanSentence(sentence, make([]word, 0, len(sentence))))
 		if len(words) < minSummaryWords && (taken > 0 || len(words) < 3) {
 			continue
 		}
@@ -44,7 +53,7 @@ func summaryFrom(toks []token, maxChars int) string {
 
 // trimSummaryStart drops "okay so", "and", "um" at the start of a sentence.
 func trimSummaryStart(words []word) []word {
-	for len(words) > 0 && (softFillerSet[words[0].lower] || connectorSet[words[0].lower]) {
+	for len(words) > 0 && words[0].kind.has(kindSoftFiller|kindConnector) {
 		words = words[1:]
 	}
 	if len(words) > 0 {

@@ -18,25 +18,36 @@ um umm uh uhh uhm erm er hmm hm mm ah eh gonna wanna gotta sorta alright actuall
 im ive id dont didnt doesnt isnt wasnt cant wont thats theres youre theyre
 `
 
-var stopwordSet = wordSet(stopwords)
+var stopwordSet = kindSet(kindStopword, stopwords)
 
 // Terms returns the search terms of text: lowercase words without
 // stopwords and fillers, stemmed so that "walks", "walked" and "walking"
 // all give "walk", without repeats, in order of first use. A search query
 // passed through Terms meets the terms of the memos it should find.
 func Terms(text string) []string {
-	return termsFrom(tokenize(text))
+	toks := tokenize(text)
+	return termsFrom(toks, stemsOf(toks))
 }
 
-func termsFrom(toks []token) []string {
-	seen := make(map[string]bool, len(toks))
+// stemsOf returns the stem of each token.
+func stemsOf(toks []token) []string {
+	stems := make([]string, len(toks))
+	for i := range toks {
+		stems[i] = stem(toks[i].lower)
+	}
+	return stems
+}
+
+func termsFrom(toks []token, stems []string) []string {
+	// About half the words of a transcript are stopwords.
+	seen := make(map[string]bool, len(toks)/2)
 	var out []string
 	for i := range toks {
 		w := toks[i].lower
-		if len(w) < 2 || stopwordSet[w] || isNumber(w) {
+		if len(w) < 2 || toks[i].kind.has(kindStopword) || isNumber(w) {
 			continue
 		}
-		s := stem(w)
+		s := stems[i]
 		if len(s) < 2 || seen[s] {
 			continue
 		}
@@ -60,24 +71,36 @@ func isNumber(w string) bool {
 // "made" is left alone. The stem is a search key, not a word: "make"
 // becomes "mak", and "making" does too.
 func stem(w string) string {
-	if len(w) <= 3 || strings.ContainsAny(w, "'-") {
+	// Two byte searches cost less than strings.ContainsAny on short words.
+	if len(w) <= 3 || strings.IndexByte(w, '\'') >= 0 || strings.IndexByte(w, '-') >= 0 {
 		return strings.TrimSuffix(w, "'")
 	}
-	switch {
-	case strings.HasSuffix(w, "ies") && len(w) > 4:
-		w = w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "ied") && len(w) > 4:
-		w = w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "ing") && len(w) > 5:
-		w = undouble(w[:len(w)-3])
-	case strings.HasSuffix(w, "ed") && len(w) > 4:
-		w = undouble(w[:len(w)-2])
-	case hasAnySuffix(w, "sses", "shes", "ches", "xes", "zes"):
-		w = w[:len(w)-2]
-	case strings.HasSuffix(w, "s") && !hasAnySuffix(w, "ss", "us", "is"):
-		w = w[:len(w)-1]
-	case strings.HasSuffix(w, "ly") && len(w) > 5:
-		w = w[:len(w)-2]
+	// The last letter picks the endings to try, in the order of the rules.
+	switch w[len(w)-1] {
+	case 's':
+		switch {
+		case strings.HasSuffix(w, "ies") && len(w) > 4:
+			w = w[:len(w)-3] + "y"
+		case hasAnySuffix(w, "sses", "shes", "ches", "xes", "zes"):
+			w = w[:len(w)-2]
+		case !hasAnySuffix(w, "ss", "us", "is"):
+			w = w[:len(w)-1]
+		}
+	case 'd':
+		switch {
+		case strings.HasSuffix(w, "ied") && len(w) > 4:
+			w = w[:len(w)-3] + "y"
+		case strings.HasSuffix(w, "ed") && len(w) > 4:
+			w = undouble(w[:len(w)-2])
+		}
+	case 'g':
+		if strings.HasSuffix(w, "ing") && len(w) > 5 {
+			w = undouble(w[:len(w)-3])
+		}
+	case 'y':
+		if strings.HasSuffix(w, "ly") && len(w) > 5 {
+			w = w[:len(w)-2]
+		}
 	}
 	if len(w) > 3 && strings.HasSuffix(w, "e") && !strings.HasSuffix(w, "ee") {
 		w = w[:len(w)-1]
@@ -114,4 +137,4 @@ func Week(t time.Time) string {
 
 // IsStopword reports whether word is a function word or a filler that
 // Terms leaves out.
-func IsStopword(word string) bool { return stopwordSet[fold(word)] }
+func IsStopword(word string) bool { return kindsOf(fold(word)).has(kindStopword) }

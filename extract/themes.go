@@ -81,11 +81,43 @@ var themeIndex, strongThemeIndex = func() (map[string][]int, map[string][]int) {
 	return words, strong
 }()
 
+// themeHit is what a word adds to the hits of one theme.
+type themeHit struct {
+	theme, hits int
+}
+
+// themeEvidence maps a stemmed word to its hits by themeIndex and
+// strongThemeIndex together, so that a word costs one lookup.
+var themeEvidence = func() map[string][]themeHit {
+	m := make(map[string][]themeHit)
+	for s, themes := range themeIndex {
+		for _, t := range themes {
+			m[s] = append(m[s], themeHit{theme: t, hits: 1})
+		}
+	}
+	for s, themes := range strongThemeIndex {
+		for _, t := range themes {
+			m[s] = append(m[s], themeHit{theme: t, hits: strongThemeHits - 1})
+		}
+	}
+	return m
+}()
+
+// themeEvidenceTable holds themeEvidence for lookups.
+var themeEvidenceTable wordTable[[]themeHit]
+
+func init() {
+	themeEvidenceTable = newWordTable(themeEvidence)
+}
+
 // themePhraseIndex maps the words of a theme phrase to its theme's index.
+// The first words are marked kindThemePhraseStart, so that other pairs of
+// words need no lookup.
 var themePhraseIndex = func() map[[2]string]int {
 	m := make(map[[2]string]int)
 	for phrase, theme := range themePhrases {
 		first, second, _ := strings.Cut(phrase, " ")
+		kindSet(kindThemePhraseStart, first)
 		i := slices.IndexFunc(themeWords, func(t themeLexicon) bool { return t.theme == theme })
 		if i < 0 {
 			panic("extract: theme phrase " + phrase + " names no theme")
@@ -104,10 +136,10 @@ const minThemeHits = 2
 // sports, music, work, reading, milestones), strongest first.
 func Themes(text string) []string {
 	toks := tokenize(text)
-	return themesFrom(toks, classify(toks))
+	return themesFrom(toks, classify(toks), stemsOf(toks))
 }
 
-func themesFrom(toks []token, classes []nameClass) []string {
+func themesFrom(toks []token, classes []nameClass, stems []string) []string {
 	hits := make([]int, len(themeWords))
 	for i := range toks {
 		// Names are no evidence of a theme, and "Pete" must not stem to
@@ -115,14 +147,11 @@ func themesFrom(toks []token, classes []nameClass) []string {
 		if classes[i] != classNone {
 			continue
 		}
-		s := stem(toks[i].lower)
-		for _, t := range themeIndex[s] {
-			hits[t]++
+		evidence, _ := themeEvidenceTable.get(stems[i])
+		for _, hit := range evidence {
+			hits[hit.theme] += hit.hits
 		}
-		for _, t := range strongThemeIndex[s] {
-			hits[t] += strongThemeHits - 1
-		}
-		if i+1 < len(toks) && !toks[i+1].commaBefore && !toks[i].endsSentence {
+		if toks[i].kind.has(kindThemePhraseStart) && i+1 < len(toks) && !toks[i+1].commaBefore && !toks[i].endsSentence {
 			if t, ok := themePhraseIndex[[2]string{toks[i].lower, toks[i+1].lower}]; ok {
 				hits[t] += strongThemeHits
 			}
