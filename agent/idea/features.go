@@ -57,56 +57,36 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
-// clausePattern finds what the user or the product does: "you post a
-// shift", "it computes every deadline", "neighbors can request it".
-var clausePattern = regexp.MustCompile(`(?:^|[,.;:!?]\s*|\b(?:and|then|where|so|when)\s+)(?:you|it|people|users|members|customers|players|parents|students|neighbors|neighbours|hikers|someone|anyone|everyone)\s+(?:(?:can|could|will|would|should|just|also|only|then)\s+){0,2}([a-z]+(?:\s+[^,.;:!?]+)?)`)
-
-// productVerbPattern finds what the product does in the third person:
-// "it makes you pick one", "that scales recipes".
-var productVerbPattern = regexp.MustCompile(`\b(?:it|that)\s+([a-z]+s\b[^,.;:!?]*)`)
-
-// commaFillers are fillers set off by commas (", like,", ", um,"), dropped
-// so that a clause reads through them.
-var commaFillers = regexp.MustCompile(`,\s*(?:like|um|uh|you know|i guess|i mean)\s*,`)
-
-// mayHoldFuture looks for the literal words of futureMarkers, so that most
-// memos skip the slower pattern.
+// mayHoldFuture looks for the literal words of futureMarkerAt, so that
+// most memos skip the scan.
 func mayHoldFuture(lower string) bool {
 	return strings.Contains(lower, "later") || strings.Contains(lower, "stretch goal") || strings.Contains(lower, "someday") || strings.Contains(lower, "eventually")
 }
 
-// dropCommaFillers removes the fillers of commaFillers from text and its
-// lowercase form alike, keeping their offsets in step.
+// dropCommaFillers removes the fillers that findCommaFillers finds from
+// text and its lowercase form alike, keeping their offsets in step.
 func dropCommaFillers(text, lower string) (string, string) {
-	locs := commaFillers.FindAllStringIndex(lower, -1)
-	if locs == nil {
+	fillers := findCommaFillers(lower)
+	if fillers == nil {
 		return text, lower
 	}
 	var t, l strings.Builder
 	last := 0
-	for _, loc := range locs {
-		t.WriteString(text[last:loc[0]])
-		l.WriteString(lower[last:loc[0]])
+	for _, filler := range fillers {
+		t.WriteString(text[last:filler.start])
+		l.WriteString(lower[last:filler.start])
 		t.WriteByte(',')
 		l.WriteByte(',')
-		last = loc[1]
+		last = filler.end
 	}
 	t.WriteString(text[last:])
 	l.WriteString(lower[last:])
 	return t.String(), l.String()
 }
 
-// futureMarkers open a part of the memo about later versions, which holds
-// no first-version features.
-var futureMarkers = regexp.MustCompile(`(?:^|[.!?]\s+)(?:later on|later|stretch goal|someday|eventually)\b`)
-
-// productTurn is where a clause about the user hands over to the product:
-// "you paste a recipe and it scales it".
-var productTurn = regexp.MustCompile(`,?\s+and\s+(?:then\s+)?(?:it|that)\s`)
-
 // notFeatureVerbs open clauses that describe the speaker's situation, not
 // the product ("you know", "it was"), and the prepositions that
-// productVerbPattern takes for a verb in "-s" ("it as a web app").
+// findProductVerbs takes for a verb in "-s" ("it as a web app").
 var notFeatureVerbs = set(`know see mean think was were is are be been have had has get got go went need want would could like guess probably still try tried just really also says does was has is as in on at with for of by from into using via than`)
 
 // features returns the features of the idea: a spoken feature list when
@@ -121,8 +101,8 @@ func features(memo *memo) []string {
 	}
 	end := len(lower)
 	if mayHoldFuture(lower) {
-		if loc := futureMarkers.FindStringIndex(lower[start:]); loc != nil {
-			end = start + loc[0]
+		if at := futureMarkerAt(lower[start:]); at >= 0 {
+			end = start + at
 		}
 	}
 	text, lower = text[start:end], lower[start:end]
@@ -131,17 +111,15 @@ func features(memo *memo) []string {
 	}
 
 	text, lower = dropCommaFillers(text, lower)
-	var clauses [][]int
-	clauses = append(clauses, clausePattern.FindAllStringSubmatchIndex(lower, -1)...)
-	clauses = append(clauses, productVerbPattern.FindAllStringSubmatchIndex(lower, -1)...)
-	slices.SortFunc(clauses, func(a, b []int) int { return a[2] - b[2] })
+	clauses := append(findClauses(lower), findProductVerbs(lower)...)
+	slices.SortFunc(clauses, func(a, b span) int { return a.start - b.start })
 	var out []string
 	for _, m := range clauses {
-		clause := text[m[2]:m[3]]
+		clause := text[m.start:m.end]
 		// "paste a recipe and it scales it": the product's part is a
-		// clause of its own, found by productVerbPattern.
-		if loc := productTurn.FindStringIndex(lower[m[2]:m[3]]); loc != nil {
-			clause = clause[:loc[0]]
+		// clause of its own, found by findProductVerbs.
+		if at := productTurnAt(lower[m.start:m.end]); at >= 0 {
+			clause = clause[:at]
 		}
 		verb, _, _ := strings.Cut(strings.ToLower(clause), " ")
 		if notFeatureVerbs[verb] || len(strings.Fields(clause)) < 3 {
@@ -149,7 +127,7 @@ func features(memo *memo) []string {
 		}
 		// "mark which rehearsals they can make" loses its aside; a verb
 		// left alone says too little.
-		if loc := featureCut.FindStringIndex(clause); loc != nil && len(strings.Fields(clause[:loc[0]])) < 2 {
+		if at := featureCutAt(clause); at >= 0 && len(strings.Fields(clause[:at])) < 2 {
 			continue
 		}
 		out, _ = addFeature(out, clause)
@@ -215,7 +193,7 @@ func spokenList(text, lower string) []string {
 		var out []string
 		for _, part := range parts {
 			part = strings.TrimSpace(part)
-			if featureCut.FindStringIndex(part) != nil && featureCut.FindStringIndex(part)[0] == 0 {
+			if featureCutAt(part) == 0 {
 				// "which is the hard part": an aside between two parts.
 				continue
 			}
@@ -244,9 +222,6 @@ func shortParts(parts []string) bool {
 	return words <= maxListPartWords*len(parts)
 }
 
-// featureCut ends a feature where a reason or an aside starts.
-var featureCut = regexp.MustCompile(`(?i)(?:^|\s+)(?:so|because|which|since|but|and when)\b.*$`)
-
 // featureNoise are words that carry nothing in a feature bullet.
 var featureNoise = set(`um uh like basically just maybe really honestly actually`)
 
@@ -266,9 +241,10 @@ func hasContentWord(words []string) bool {
 // It reports whether a reason or aside cut the feature short, after which
 // a list holds no more features.
 func addFeature(out []string, raw string) ([]string, bool) {
-	cleaned := featureCut.ReplaceAllString(raw, "")
-	cut := cleaned != raw
-	raw = cleaned
+	cut := false
+	if at := featureCutAt(raw); at >= 0 {
+		raw, cut = raw[:at], true
+	}
 	var kept []string
 	for _, w := range strings.Fields(raw) {
 		if !featureNoise[strings.ToLower(w)] {

@@ -5,7 +5,7 @@
 package idea
 
 import (
-	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -78,7 +78,11 @@ type memo struct {
 	// lowered holds words in lowercase, and offsets their byte offsets.
 	lowered []string
 	offsets []int
-	// lowerWords holds every word of the memo in lowercase.
+	// lowercase holds strings.ToLower of each word. It shares the strings
+	// of lowered unless lowercasing changed the length of a letter.
+	lowercase []string
+	// lowerWords holds the words of purposes that the memo holds, in
+	// lowercase.
 	lowerWords map[string]bool
 	// statement is the offset where the idea is stated, or -1.
 	statement int
@@ -95,37 +99,63 @@ func newMemo(text string) *memo {
 	m.lowered = make([]string, len(m.words))
 	for i, w := range m.words {
 		m.lowered[i] = lower[m.offsets[i] : m.offsets[i]+len(w)]
-		m.lowerWords[m.lowered[i]] = true
+		if purposeWords[m.lowered[i]] {
+			m.lowerWords[m.lowered[i]] = true
+		}
+	}
+	m.lowercase = m.lowered
+	if !keepsLengthInLowercase(text) {
+		m.lowercase = make([]string, len(m.words))
+		for i, w := range m.words {
+			m.lowercase[i] = strings.ToLower(w)
+		}
 	}
 	m.statement = m.statementAt()
 	return m
+}
+
+// keepsLengthInLowercase reports whether text is valid UTF-8 whose every
+// letter keeps its length in lowercase, so that strings.ToLower of a slice
+// of text is the same slice of strings.ToLower(text).
+func keepsLengthInLowercase(text string) bool {
+	for _, r := range text {
+		if r >= utf8.RuneSelf && (r == utf8.RuneError || utf8.RuneLen(unicode.ToLower(r)) != utf8.RuneLen(r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // splitWordsAt returns the words and clause punctuation of text in order,
 // with the byte offset of each. A word is a run of letters and digits with
 // inner apostrophes, hyphens and periods ("node.js", "don't").
 func splitWordsAt(text string) ([]string, []int) {
-	var out []string
-	var offsets []int
+	out := make([]string, 0, len(text)/4+1)
+	offsets := make([]int, 0, len(text)/4+1)
 	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
+		r, size := decodeRune(text, i)
 		switch {
-		case strings.ContainsRune(".,;:!?", r):
+		case r < utf8.RuneSelf && isClausePunct(byte(r)):
 			out = append(out, text[i:i+size])
 			offsets = append(offsets, i)
 			i += size
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case isLetterOrDigit(r):
 			start := i
 			i += size
 			for i < len(text) {
-				r, size = utf8.DecodeRuneInString(text[i:])
-				if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				// Most words are ASCII letters to the end.
+				if c := text[i]; c < utf8.RuneSelf && asciiLetterOrDigit[c] {
+					i++
+					continue
+				}
+				r, size = decodeRune(text, i)
+				if isLetterOrDigit(r) {
 					i += size
 					continue
 				}
-				if strings.ContainsRune("'’.-", r) && i+size < len(text) {
-					next, _ := utf8.DecodeRuneInString(text[i+size:])
-					if unicode.IsLetter(next) || unicode.IsDigit(next) {
+				if (r == '\'' || r == '’' || r == '.' || r == '-') && i+size < len(text) {
+					next, _ := decodeRune(text, i+size)
+					if isLetterOrDigit(next) {
 						i += size
 						continue
 					}
@@ -140,6 +170,29 @@ func splitWordsAt(text string) ([]string, []int) {
 	}
 	return out, offsets
 }
+
+// decodeRune decodes the rune at text[i:], with a shortcut for ASCII.
+func decodeRune(text string, i int) (rune, int) {
+	if c := text[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	return utf8.DecodeRuneInString(text[i:])
+}
+
+func isLetterOrDigit(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiLetterOrDigit[r]
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// asciiLetterOrDigit marks the ASCII letters and digits.
+var asciiLetterOrDigit = func() (table [utf8.RuneSelf]bool) {
+	for c := range table {
+		table[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	return table
+}()
 
 // fillers are skipped when reading a spoken name ("call it, um, Thirsty").
 var fillers = set(`um umm uh uhh erm like maybe ,`)
@@ -327,10 +380,10 @@ telegram slack discord chrome firefox browser extension widget python go rust re
 // before it when that reads as a compound ("seating chart"), and the
 // purpose of the project: "Seating Chart Planner".
 func topicName(m *memo) string {
-	words := m.words
+	words, lowercase := m.words, m.lowercase
 	keys := make([]string, len(words))
-	for i, w := range words {
-		keys[i] = topicKey(w)
+	for i, lower := range lowercase {
+		keys[i] = topicKey(lower)
 	}
 	type score struct {
 		count, first int
@@ -340,7 +393,7 @@ func topicName(m *memo) string {
 		purpose string
 	}
 
-	scores := map[string]*score{}
+	scores := make(map[string]*score, len(words)/4)
 	var order []string
 	sentence := 0
 	for i, w := range words {
@@ -364,9 +417,9 @@ func topicName(m *memo) string {
 		}
 		// "shift swaps", "sample tracker": the word before what the
 		// project does names its topic.
-		if i+1 < len(words) && purposeWords[strings.ToLower(words[i+1])] {
+		if i+1 < len(words) && purposeWords[lowercase[i+1]] {
 			sc.count += 2
-			sc.purpose = singular(strings.ToLower(words[i+1]))
+			sc.purpose = singular(lowercase[i+1])
 		}
 	}
 
@@ -387,7 +440,7 @@ func topicName(m *memo) string {
 	}
 
 	name := best
-	if modifier := compoundModifier(words, keys, best); modifier != "" {
+	if modifier := compoundModifier(lowercase, keys, best); modifier != "" {
 		name = modifier + " " + best
 	}
 	head := purposeHead(m.lowerWords)
@@ -402,11 +455,10 @@ func topicName(m *memo) string {
 	return titleCase(name + " " + head)
 }
 
-// topicKey returns the singular lowercase form of a topic word, or "" for a
-// word that cannot be a topic.
-func topicKey(w string) string {
-	lower := strings.ToLower(w)
-	if !isWord(lower) || len(lower) < 3 || topicStopwords[lower] || purposeWords[lower] || extract.IsStopword(lower) {
+// topicKey returns the singular form of a topic word, given in lowercase,
+// or "" for a word that cannot be a topic.
+func topicKey(lower string) string {
+	if len(lower) < 3 || !isWord(lower) || nonTopicWords[lower] || extract.IsStopword(lower) {
 		return ""
 	}
 	lower = singular(lower)
@@ -441,6 +493,14 @@ var purposeHeadWords = func() map[string]bool {
 	return m
 }()
 
+// nonTopicWords holds topicStopwords and purposeWords, which topicKey looks
+// up for every word.
+var nonTopicWords = func() map[string]bool {
+	m := maps.Clone(topicStopwords)
+	maps.Copy(m, purposeWords)
+	return m
+}()
+
 // purposeWords holds every word of purposes.
 var purposeWords = func() map[string]bool {
 	m := make(map[string]bool)
@@ -454,27 +514,33 @@ var purposeWords = func() map[string]bool {
 
 // compoundModifier returns the word right before the topic when the two
 // form a compound noun: a noun-like "-ing" word ("seating chart") or a word
-// that is a topic of its own ("farm equipment").
-func compoundModifier(words, keys []string, topic string) string {
-	counts := map[string]int{}
-	for _, key := range keys {
-		if key != "" {
-			counts[key]++
-		}
-	}
-	for i := 1; i < len(words); i++ {
+// that is a topic of its own ("farm equipment"). It takes the words in
+// lowercase.
+func compoundModifier(lowercase, keys []string, topic string) string {
+	for i := 1; i < len(lowercase); i++ {
 		if keys[i] != topic {
 			continue
 		}
-		prev := strings.ToLower(words[i-1])
+		prev := lowercase[i-1]
 		if strings.HasSuffix(prev, "ing") && len(prev) > 5 && !topicStopwords[prev] && !verbalIng[prev] {
 			return prev
 		}
-		if key := keys[i-1]; key != "" && key != topic && counts[key] >= 3 {
+		if key := keys[i-1]; key != "" && key != topic && countOf(keys, key) >= 3 {
 			return key
 		}
 	}
 	return ""
+}
+
+// countOf returns how many times list holds s.
+func countOf(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }
 
 // verbalIng are "-ing" words that act as verbs before a noun ("buying
@@ -530,13 +596,13 @@ func set(list string) map[string]bool {
 // readme renders the README of the scaffold.
 func readme(s Scaffold) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n%s\n\n## Features\n\n", s.Name, s.Description)
+	b.WriteString("# " + s.Name + "\n\n" + s.Description + "\n\n## Features\n\n")
 	for _, f := range s.Features {
-		fmt.Fprintf(&b, "- %s\n", f)
+		b.WriteString("- " + f + "\n")
 	}
 	b.WriteString("\n## Stack\n\n")
 	for _, st := range s.Stack {
-		fmt.Fprintf(&b, "- %s\n", st)
+		b.WriteString("- " + st + "\n")
 	}
 	b.WriteString("\n## Getting started\n\nTODO: describe how to install, configure and run the project once the skeleton exists.\n")
 	return b.String()
@@ -546,13 +612,13 @@ func readme(s Scaffold) string {
 func issues(s Scaffold) []Issue {
 	out := []Issue{{
 		Title:  "Set up the project skeleton",
-		Body:   fmt.Sprintf("Create the repository layout for %s, with a build that runs and a first test.\n\nStack: %s.", s.Name, strings.Join(s.Stack, ", ")),
+		Body:   "Create the repository layout for " + s.Name + ", with a build that runs and a first test.\n\nStack: " + strings.Join(s.Stack, ", ") + ".",
 		Labels: []string{"setup"},
 	}}
 	for _, f := range s.Features {
 		out = append(out, Issue{
 			Title:  f,
-			Body:   fmt.Sprintf("Build this feature of %s: %s.\n\nDone when it works end to end and has tests.", s.Name, lowerFirst(f)),
+			Body:   "Build this feature of " + s.Name + ": " + lowerFirst(f) + ".\n\nDone when it works end to end and has tests.",
 			Labels: []string{"feature"},
 		})
 	}

@@ -92,23 +92,119 @@ var stackTerms = func() map[string]bool {
 	return m
 }()
 
-// ngrams returns the phrase-starting words of words and the sequences of
-// two or three words they start, joined by spaces. Clause punctuation ends a
-// sequence.
-func ngrams(words []string) map[string]bool {
-	m := make(map[string]bool)
-	for i, w := range words {
-		if !phraseStarts[w] {
-			continue
+// maxPhraseWords is the longest phrase a rule can match; a longer one never
+// matches.
+const maxPhraseWords = 3
+
+// rulePhrase is a phrase of a stack rule, split into words.
+type rulePhrase struct {
+	rule  int
+	words []string
+}
+
+// stackCue is what a word can start in a memo's mention of the stack.
+type stackCue struct {
+	// lower are the phrases the word starts in lowercase, and exact those
+	// it starts as spoken.
+	lower, exact []rulePhrase
+	// together marks a word of a together list.
+	together bool
+}
+
+// stackCues maps the first word of each phrase of the rules, lowercase or
+// as spoken, and each word of the together lists, to its cue.
+var stackCues = func() map[string]*stackCue {
+	m := make(map[string]*stackCue)
+	cue := func(w string) *stackCue {
+		if m[w] == nil {
+			m[w] = &stackCue{}
 		}
-		m[w] = true
-		phrase := w
-		for n := 1; n < 3 && i+n < len(words) && isWord(words[i+n]); n++ {
-			phrase += " " + words[i+n]
-			m[phrase] = true
+		return m[w]
+	}
+	for i, r := range stackRules {
+		for _, p := range r.phrases {
+			words := strings.Fields(p)
+			if len(words) <= maxPhraseWords {
+				c := cue(words[0])
+				c.lower = append(c.lower, rulePhrase{rule: i, words: words})
+			}
+		}
+		for _, p := range r.exact {
+			words := strings.Fields(p)
+			// A one-word phrase as spoken counts only as a phrase start.
+			if len(words) <= maxPhraseWords && (len(words) > 1 || phraseStarts[p]) {
+				c := cue(words[0])
+				c.exact = append(c.exact, rulePhrase{rule: i, words: words})
+			}
+		}
+		for _, all := range r.together {
+			for _, w := range all {
+				cue(w).together = true
+			}
 		}
 	}
 	return m
+}()
+
+// at reports whether words hold the phrase at index i. Clause punctuation
+// ends a phrase.
+func (p *rulePhrase) at(words []string, i int) bool {
+	if i+len(p.words) > len(words) || words[i] != p.words[0] {
+		return false
+	}
+	for k := 1; k < len(p.words); k++ {
+		if !isWord(words[i+k]) || words[i+k] != p.words[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// matchedRules reports for each stack rule whether a memo, given by its
+// words as spoken and in lowercase, mentions it.
+func matchedRules(words, lowered []string) []bool {
+	matched := make([]bool, len(stackRules))
+	present := make(map[string]bool)
+	for i := range words {
+		if cue := stackCues[lowered[i]]; cue != nil {
+			for _, p := range cue.lower {
+				if !matched[p.rule] && p.at(lowered, i) {
+					matched[p.rule] = true
+				}
+			}
+			// A phrase as spoken that starts in lowercase: "in Go".
+			for _, p := range cue.exact {
+				if !matched[p.rule] && p.at(words, i) {
+					matched[p.rule] = true
+				}
+			}
+			if cue.together {
+				present[lowered[i]] = true
+			}
+		}
+		// A word with capitals may start a phrase as spoken: "PWA".
+		if words[i] != lowered[i] {
+			if cue := stackCues[words[i]]; cue != nil {
+				for _, p := range cue.exact {
+					if !matched[p.rule] && p.at(words, i) {
+						matched[p.rule] = true
+					}
+				}
+			}
+		}
+	}
+	for i, r := range stackRules {
+		for _, all := range r.together {
+			found := true
+			for _, w := range all {
+				found = found && present[w]
+			}
+			if found {
+				matched[i] = true
+			}
+		}
+	}
+	return matched
 }
 
 // defaultPlatform is the stack of an idea that names no platform: a web app
@@ -117,11 +213,11 @@ const defaultPlatform = "Web app"
 
 // detectStack returns the platforms and technologies the memo mentions.
 func detectStack(m *memo) []string {
-	phrases, exact := ngrams(m.lowered), ngrams(m.words)
+	matched := matchedRules(m.words, m.lowered)
 	var stack []string
 	hasPlatform := false
-	for _, r := range stackRules {
-		if r.matches(m.lowerWords, phrases, exact) {
+	for i, r := range stackRules {
+		if matched[i] {
 			stack = append(stack, r.label)
 			hasPlatform = hasPlatform || r.platform
 		}
@@ -136,31 +232,6 @@ func detectStack(m *memo) []string {
 		stack = append([]string{defaultPlatform}, stack...)
 	}
 	return stack
-}
-
-// matches reports whether the memo, given by its lowercase words, its
-// lowercase phrases and its phrases as spoken, mentions the rule.
-func (r *stackRule) matches(words, phrases, exact map[string]bool) bool {
-	for _, p := range r.phrases {
-		if words[p] || phrases[p] {
-			return true
-		}
-	}
-	for _, p := range r.exact {
-		if exact[p] {
-			return true
-		}
-	}
-	for _, all := range r.together {
-		found := true
-		for _, w := range all {
-			found = found && words[w]
-		}
-		if found {
-			return true
-		}
-	}
-	return false
 }
 
 func removeFold(list []string, s string) []string {
@@ -197,18 +268,15 @@ func isStackClause(f string) bool {
 	}
 	words, _ := splitWordsAt(f)
 	lowered := make([]string, len(words))
-	lowerWords := make(map[string]bool, len(words))
 	mentions := 0
 	for i, w := range words {
 		lowered[i] = strings.ToLower(w)
-		lowerWords[lowered[i]] = true
 		if stackWords[lowered[i]] {
 			mentions++
 		}
 	}
-	phrases, exact := ngrams(lowered), ngrams(words)
-	for _, r := range stackRules {
-		if r.matches(lowerWords, phrases, exact) {
+	for _, matched := range matchedRules(words, lowered) {
+		if matched {
 			mentions++
 		}
 	}
