@@ -1,7 +1,9 @@
 package extract
 
 import (
+	"iter"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -24,8 +26,8 @@ var (
 	// reasonSet opens a clause that explains rather than commits: "because I
 	// need to get this out of my head".
 	reasonSet = kindSet(kindReason, `because cause 'cause since if when unless whether why how what`)
-	// triggerStartSet holds every word that matchTrigger can match first,
-	// so that other words skip it.
+	// triggerStartSet contains every word that matchTrigger can match
+	// first, so that other words skip it.
 	triggerStartSet = kindSet(kindTriggerStart, `remember don't dont do make follow next note reminder i i'm we're`, modalStarts)
 	// timePrepositionSet keeps a final "then" that names a time: "before
 	// then".
@@ -36,7 +38,7 @@ var (
 type word struct {
 	text  string
 	lower string
-	// kind holds the word lists that hold lower.
+	// kind is the set of word lists that contain lower.
 	kind wordKind
 	// comma marks a comma (or semicolon, dash, colon) before the word.
 	comma bool
@@ -57,17 +59,18 @@ func plainWord(lower string) word {
 // punctuation. A memory or an idea, which commits to no task, yields none:
 // items must open with a task verb and name what they act on.
 func ActionItems(text string) []string {
-	return actionItemsFrom(tokenize(text))
+	return withTokens(text, actionItemsFrom)
 }
 
 func actionItemsFrom(toks []token) []string {
 	var items [][]word
 	listMode := false
 	previousHadItems := false
-	// One buffer holds the words of every sentence, each sentence in a
-	// region of its own that is as large as the sentence.
-	buffer := make([]word, len(toks))
-	for _, sentence := range sentences(toks) {
+	// One buffer contains the words of every sentence, each sentence in its
+	// own region as large as the sentence.
+	buffer := getWordBuffer(len(toks))
+	defer putWordBuffer(buffer)
+	for sentence := range sentences(toks) {
 		words := cleanSentence(sentence, buffer[:0:len(sentence)])
 		buffer = buffer[len(sentence):]
 		if len(words) == 0 {
@@ -97,20 +100,38 @@ func actionItemsFrom(toks []token) []string {
 	return renderItems(items)
 }
 
-// sentences groups tokens by sentence.
-func sentences(toks []token) [][]token {
-	var out [][]token
-	start := 0
-	for i := range toks {
-		if toks[i].endsSentence {
-			out = append(out, toks[start:i+1])
-			start = i + 1
+// wordBuffers recycles the word buffers of actionItemsFrom, because no
+// result refers to a buffer once the items are rendered.
+var wordBuffers sync.Pool
+
+// getWordBuffer returns a buffer of n words.
+func getWordBuffer(n int) []word {
+	if buffer, ok := wordBuffers.Get().(*[]word); ok && cap(*buffer) >= n {
+		return (*buffer)[:n]
+	}
+	return make([]word, n)
+}
+
+func putWordBuffer(buffer []word) {
+	wordBuffers.Put(&buffer)
+}
+
+// sentences yields the tokens of each sentence in turn.
+func sentences(toks []token) iter.Seq[[]token] {
+	return func(yield func([]token) bool) {
+		start := 0
+		for i := range toks {
+			if toks[i].endsSentence {
+				if !yield(toks[start : i+1]) {
+					return
+				}
+				start = i + 1
+			}
+		}
+		if start < len(toks) {
+			yield(toks[start:])
 		}
 	}
-	if start < len(toks) {
-		out = append(out, toks[start:])
-	}
-	return out
 }
 
 // cleanSentence drops fillers and self-corrections and normalizes commas

@@ -7,12 +7,19 @@ package extract
 type Doc struct {
 	toks    []token
 	classes []nameClass
-	stems   []string
+	stems   *stems
 }
 
 // Parse tokenizes text for the Doc methods.
 func Parse(text string) *Doc {
-	return &Doc{toks: tokenize(text)}
+	return &Doc{toks: tokenizeRecycled(text)}
+}
+
+// Release returns the memory of d for reuse by later calls. Results already
+// returned stay valid, but d must not be used afterwards.
+func (d *Doc) Release() {
+	recycleTokens(d.toks)
+	*d = Doc{}
 }
 
 func (d *Doc) nameClasses() []nameClass {
@@ -22,9 +29,9 @@ func (d *Doc) nameClasses() []nameClass {
 	return d.classes
 }
 
-func (d *Doc) tokenStems() []string {
+func (d *Doc) tokenStems() *stems {
 	if d.stems == nil {
-		d.stems = stemsOf(d.toks)
+		d.stems = newStems(d.toks)
 	}
 	return d.stems
 }

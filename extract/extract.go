@@ -11,6 +11,7 @@ package extract
 import (
 	"iter"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -25,8 +26,6 @@ type token struct {
 	text string
 	// lower is text in lowercase with accents folded ("tomás" → "tomas").
 	lower string
-	// sentence is the index of the sentence holding the word.
-	sentence int
 	// first marks the first word of a sentence or of a clause after a colon,
 	// where a capital letter is no evidence of a name.
 	first bool
@@ -39,9 +38,10 @@ type token struct {
 	colonBefore bool
 	// endsSentence marks the last word before ".", "!" or "?".
 	endsSentence bool
-	// capital caches isCapitalized(text), which name rules ask many times.
+	// capital caches isCapitalized(text), which the name rules call many
+	// times.
 	capital bool
-	// kind holds the word lists that hold lower.
+	// kind is the set of word lists that contain lower.
 	kind wordKind
 }
 
@@ -68,8 +68,8 @@ func isCapitalized(word string) bool {
 // abbreviations end with a period that does not end a sentence.
 var abbreviations = kindSet(kindAbbreviation, `mr mrs ms dr st prof vs etc jr sr mt ft a m p e g i`)
 
-// ASCII bytes by their part in a word, so that the common case of tokenize
-// needs no rune decoding.
+// Classes of ASCII bytes in a word, so that tokenize needs no rune
+// decoding in the common case.
 const (
 	asciiOther = iota
 	asciiLower // a lowercase letter or a digit
@@ -91,13 +91,45 @@ var asciiClass = func() (table [utf8.RuneSelf]uint8) {
 // tokenize splits text into words. A word is a run of letters and digits,
 // with inner apostrophes and hyphens ("don't", "Jae-won", "co-op").
 func tokenize(text string) []token {
-	z := tokenizer{text: text, newSentence: true, toks: make([]token, 0, estimateWords(text))}
+	return tokenizeInto(text, make([]token, 0, estimateWords(text)))
+}
+
+// tokenizeInto is tokenize appending to toks.
+func tokenizeInto(text string, toks []token) []token {
+	z := tokenizer{text: text, newSentence: true, toks: toks}
 	z.scan(false)
 	return z.toks
 }
 
-// estimateWords returns about how many words text holds, enough in most
-// transcripts to need no second allocation: one a space or line break.
+// tokenBuffers recycles token buffers, because the package functions
+// return nothing that refers to their tokens.
+var tokenBuffers sync.Pool
+
+// withTokens calls use with the tokens of text, held in a recycled buffer
+// that use must not keep.
+func withTokens[T any](text string, use func([]token) T) T {
+	toks := tokenizeRecycled(text)
+	defer recycleTokens(toks)
+	return use(toks)
+}
+
+// tokenizeRecycled is tokenize into a recycled buffer, which recycleTokens
+// returns once nothing refers to the tokens.
+func tokenizeRecycled(text string) []token {
+	size := estimateWords(text)
+	if buffer, ok := tokenBuffers.Get().(*[]token); ok && cap(*buffer) >= size {
+		return tokenizeInto(text, (*buffer)[:0])
+	}
+	return tokenizeInto(text, make([]token, 0, size))
+}
+
+func recycleTokens(toks []token) {
+	tokenBuffers.Put(&toks)
+}
+
+// estimateWords returns an estimate of the number of words in text, one per
+// space or line break, which in most transcripts needs no second
+// allocation.
 func estimateWords(text string) int {
 	return strings.Count(text, " ") + strings.Count(text, "\n") + 8
 }
@@ -142,6 +174,11 @@ func (z *tokenizer) scan(oneSentence bool) {
 	for i < len(text) {
 		if oneSentence && sentence > z.sentence {
 			break
+		}
+		if text[i] == ' ' {
+			// The most common byte between words changes no state.
+			i++
+			continue
 		}
 		r, size := decodeRune(text, i)
 		if !isWordRune(r) {
@@ -211,7 +248,7 @@ func (z *tokenizer) scan(oneSentence bool) {
 			break
 		}
 		word := text[start:i]
-		toks = append(toks, token{sentence: sentence, first: newSentence || pendingColon, commaBefore: pendingComma && !newSentence, colonBefore: pendingColon})
+		toks = append(toks, token{first: newSentence || pendingColon, commaBefore: pendingComma && !newSentence, colonBefore: pendingColon})
 		t := &toks[len(toks)-1]
 		if endsInS(word) {
 			if base, ok := cutPossessive(word); ok {
@@ -228,8 +265,8 @@ func (z *tokenizer) scan(oneSentence bool) {
 			t.lower = z.lowerASCII(word)
 			t.capital = isCapitalized(word)
 		default:
-			// No capital, so no change in lowercase and no capitalized
-			// word.
+			// An ASCII word without capitals is its own lowercase form
+			// and is not capitalized.
 			t.lower = word
 		}
 		t.kind = kindsOf(t.lower)

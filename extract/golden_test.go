@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/whispersync/whispersync/extract"
@@ -50,6 +52,7 @@ func factsOf(text string) facts {
 
 func docFacts(text string) facts {
 	doc := extract.Parse(text)
+	defer doc.Release()
 	label, score := doc.Sentiment()
 	return facts{
 		People:         doc.People(),
@@ -204,4 +207,51 @@ func sortedTexts(texts map[string]string) []string {
 		out = append(out, texts[name])
 	}
 	return out
+}
+
+// TestConcurrentCallsMatchGolden runs the package functions on every
+// golden text from several goroutines at once, to show that recycled
+// buffers do not leak between calls.
+func TestConcurrentCallsMatchGolden(t *testing.T) {
+	texts := goldenTexts(t)
+	want := make(map[string]facts, len(texts))
+	for name, text := range texts {
+		want[name] = factsOf(text)
+	}
+	var wg sync.WaitGroup
+	for worker := range 4 {
+		wg.Go(func() {
+			for range 3 {
+				for name, text := range texts {
+					got := factsOf(text)
+					if worker%2 == 1 {
+						got = docFacts(text)
+					}
+					if !sameJSON(t, got, want[name]) {
+						t.Errorf("%s: concurrent call differs from a sequential one", name)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestReleasedDocKeepsResults checks that the results of a Doc stay the
+// same once its memory serves another Doc.
+func TestReleasedDocKeepsResults(t *testing.T) {
+	texts := sortedTexts(corpusTexts(t))
+	first := extract.Parse(texts[0])
+	people, places, terms, items := first.People(), first.Places(), first.Terms(), first.ActionItems()
+	before := fmt.Sprint(people, places, terms, items)
+	first.Release()
+	for _, text := range texts[1:] {
+		doc := extract.Parse(text)
+		doc.Terms()
+		doc.People()
+		doc.Release()
+	}
+	if after := fmt.Sprint(people, places, terms, items); after != before {
+		t.Errorf("results changed after Release:\n got %s\nwant %s", after, before)
+	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // TestLexiconMatchesSets checks that each kind marks exactly the words of
-// its set, so that a kind test answers as the set lookup it replaces.
+// its set, so that a kind test gives the result of the set lookup it
+// replaces.
 func TestLexiconMatchesSets(t *testing.T) {
 	phraseStarts := make(map[string]bool)
 	for phrase := range themePhrases {

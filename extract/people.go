@@ -72,9 +72,9 @@ const (
 // "Walsh"); kinship words such as "Mom" or "Grandpa" are not names, but the
 // name after one is ("Aunt Dolores" is "Dolores").
 func People(text string) []string {
-	toks := tokenize(text)
-	classes := classify(toks)
-	return peopleFrom(toks, classes)
+	return withTokens(text, func(toks []token) []string {
+		return peopleFrom(toks, classify(toks))
+	})
 }
 
 func peopleFrom(toks []token, classes []nameClass) []string {

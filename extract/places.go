@@ -44,8 +44,9 @@ var compoundPlaces = func() map[string]map[string]bool {
 // first mention: proper names as spoken ("Willow Lane", "Redfield",
 // "Paris") and everyday places in lowercase ("beach", "train station").
 func Places(text string) []string {
-	toks := tokenize(text)
-	return placesFrom(toks, classify(toks))
+	return withTokens(text, func(toks []token) []string {
+		return placesFrom(toks, classify(toks))
+	})
 }
 
 func placesFrom(toks []token, classes []nameClass) []string {

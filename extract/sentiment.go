@@ -78,7 +78,7 @@ func sentimentFrom(toks []token) (string, float64) {
 			}
 			weight = 1
 		}
-		if i > 0 && toks[i-1].kind.has(kindIntensifier) && !toks[i].commaBefore && toks[i-1].sentence == toks[i].sentence {
+		if i > 0 && toks[i-1].kind.has(kindIntensifier) && !toks[i].commaBefore && !toks[i-1].endsSentence {
 			weight *= 1.5
 		}
 		if negatedAt(toks, i) {
@@ -132,7 +132,8 @@ func sentimentWeight(kind wordKind) (float64, bool) {
 
 func negatedAt(toks []token, i int) bool {
 	for k := i - 1; k >= 0 && k >= i-negationWindow; k-- {
-		if toks[k].sentence != toks[i].sentence || toks[k+1].commaBefore {
+		// A word that ends a sentence is in an earlier sentence than word i.
+		if toks[k].endsSentence || toks[k+1].commaBefore {
 			return false
 		}
 		if toks[k].kind.has(kindNegator) {

@@ -2,7 +2,6 @@ package extract
 
 import (
 	"iter"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,7 +23,7 @@ func Summary(text string, maxChars int) string {
 }
 
 func summaryFrom(toks []token, maxChars int) string {
-	return summarize(slices.Values(sentences(toks)), maxChars)
+	return summarize(sentences(toks), maxChars)
 }
 
 func summarize(sentences iter.Seq[[]token], maxChars int) string {

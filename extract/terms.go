@@ -25,21 +25,35 @@ var stopwordSet = kindSet(kindStopword, stopwords)
 // all give "walk", without repeats, in order of first use. A search query
 // passed through Terms meets the terms of the memos it should find.
 func Terms(text string) []string {
-	toks := tokenize(text)
-	return termsFrom(toks, stemsOf(toks))
+	return withTokens(text, func(toks []token) []string {
+		return termsFrom(toks, newStems(toks))
+	})
 }
 
-// stemsOf returns the stem of each token.
-func stemsOf(toks []token) []string {
-	stems := make([]string, len(toks))
-	for i := range toks {
-		stems[i] = stem(toks[i].lower)
+// stems contains the stems of tokens, each computed on first need,
+// because terms need those of the words that are not stopwords and themes
+// those of the words that are not names.
+type stems struct {
+	toks []token
+	// of contains the stem of each token, or "" before it is computed.
+	of []string
+}
+
+func newStems(toks []token) *stems {
+	return &stems{toks: toks, of: make([]string, len(toks))}
+}
+
+// at returns the stem of token i.
+func (s *stems) at(i int) string {
+	if s.of[i] == "" {
+		s.of[i] = stem(s.toks[i].lower)
 	}
-	return stems
+	return s.of[i]
 }
 
-func termsFrom(toks []token, stems []string) []string {
-	// About half the words of a transcript are stopwords.
+func termsFrom(toks []token, stems *stems) []string {
+	// Stopwords are more than half the words of the development
+	// transcripts.
 	seen := make(map[string]bool, len(toks)/2)
 	var out []string
 	for i := range toks {
@@ -47,7 +61,7 @@ func termsFrom(toks []token, stems []string) []string {
 		if len(w) < 2 || toks[i].kind.has(kindStopword) || isNumber(w) {
 			continue
 		}
-		s := stems[i]
+		s := stems.at(i)
 		if len(s) < 2 || seen[s] {
 			continue
 		}

@@ -81,7 +81,7 @@ var themeIndex, strongThemeIndex = func() (map[string][]int, map[string][]int) {
 	return words, strong
 }()
 
-// themeHit is what a word adds to the hits of one theme.
+// themeHit is the contribution of a word to the hits of one theme.
 type themeHit struct {
 	theme, hits int
 }
@@ -135,11 +135,12 @@ const minThemeHits = 2
 // health, loss, celebration, travel, food, nature, home, pets, school,
 // sports, music, work, reading, milestones), strongest first.
 func Themes(text string) []string {
-	toks := tokenize(text)
-	return themesFrom(toks, classify(toks), stemsOf(toks))
+	return withTokens(text, func(toks []token) []string {
+		return themesFrom(toks, classify(toks), newStems(toks))
+	})
 }
 
-func themesFrom(toks []token, classes []nameClass, stems []string) []string {
+func themesFrom(toks []token, classes []nameClass, stems *stems) []string {
 	hits := make([]int, len(themeWords))
 	for i := range toks {
 		// Names are no evidence of a theme, and "Pete" must not stem to
@@ -147,7 +148,7 @@ func themesFrom(toks []token, classes []nameClass, stems []string) []string {
 		if classes[i] != classNone {
 			continue
 		}
-		evidence, _ := themeEvidenceTable.get(stems[i])
+		evidence, _ := themeEvidenceTable.get(stems.at(i))
 		for _, hit := range evidence {
 			hits[hit.theme] += hit.hits
 		}

@@ -33,6 +33,7 @@ type Entry struct {
 // Build returns the journal entry for a work memo recorded at at.
 func Build(text string, at time.Time) Entry {
 	doc := extract.Parse(text)
+	defer doc.Release()
 	label, score := doc.Sentiment()
 	return Entry{
 		Week:           extract.Week(at),

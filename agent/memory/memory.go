@@ -35,6 +35,7 @@ type Record struct {
 // Build returns the record of a memory memo recorded at at.
 func Build(text string, at time.Time) Record {
 	doc := extract.Parse(text)
+	defer doc.Release()
 	label, score := doc.Sentiment()
 	return Record{
 		Date:           at.Format(time.DateOnly),
