@@ -78,10 +78,10 @@ type memo struct {
 	// lowered holds words in lowercase, and offsets their byte offsets.
 	lowered []string
 	offsets []int
-	// lowercase holds strings.ToLower of each word. It shares the strings
+	// lowercase contains strings.ToLower of each word. It shares the strings
 	// of lowered unless lowercasing changed the length of a letter.
 	lowercase []string
-	// lowerWords holds the words of purposes that the memo holds, in
+	// lowerWords contains the words of purposes that occur in the memo, in
 	// lowercase.
 	lowerWords map[string]bool
 	// statement is the offset where the idea is stated, or -1.
@@ -493,7 +493,7 @@ var purposeHeadWords = func() map[string]bool {
 	return m
 }()
 
-// nonTopicWords holds topicStopwords and purposeWords, which topicKey looks
+// nonTopicWords contains topicStopwords and purposeWords, which topicKey looks
 // up for every word.
 var nonTopicWords = func() map[string]bool {
 	m := maps.Clone(topicStopwords)
@@ -532,7 +532,7 @@ func compoundModifier(lowercase, keys []string, topic string) string {
 	return ""
 }
 
-// countOf returns how many times list holds s.
+// countOf returns the number of elements of list equal to s.
 func countOf(list []string, s string) int {
 	n := 0
 	for _, x := range list {

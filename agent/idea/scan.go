@@ -6,12 +6,12 @@ import (
 	"unicode/utf8"
 )
 
-// The scanners in this file find the phrases of a feature clause in the
-// lowercase memo. Each one returns exactly what a regular expression,
-// kept in scan_test.go as its specification, finds with leftmost-first
-// matching, at a fraction of the cost. In that notation \s is one of
-// "\t\n\f\r " and \b a boundary between an ASCII word character
-// ([0-9A-Za-z_]) and anything else.
+// The scanners in this file find the parts of feature clauses in a memo.
+// Each one returns exactly what a regular expression, kept in scan_test.go
+// as its specification, finds with leftmost-first matching, but without
+// backtracking. In that notation \s is one of "\t\n\f\r " and \b a
+// boundary between an ASCII word character ([0-9A-Za-z_]) and anything
+// else.
 
 // span is a range of byte offsets.
 type span struct {
@@ -84,8 +84,8 @@ func clauseAt(s string, at int) (span, bool) {
 	if end < 0 || end == len(s) || !isSpace(s[end]) {
 		return span{}, false
 	}
-	// Up to two modals are taken, but the verb must start with [a-z]; with
-	// fewer modals, the verb is the word where the next modal stands.
+	// Up to two modals are taken, but the verb must start with [a-z]. With
+	// fewer modals, the verb is the word where the next modal is.
 	starts := []int{skipSpace(s, end)}
 	for len(starts) <= maxClauseModals {
 		last := starts[len(starts)-1]
@@ -238,8 +238,8 @@ var futureWords = []string{"later", "stretch goal", "someday", "eventually"}
 //
 //	(?:^|[.!?]\s+)(?:later on|later|stretch goal|someday|eventually)\b
 //
-// in s, or -1. "later on" needs no test of its own: where it stands,
-// "later" matches too.
+// in s, or -1. "later on" needs no test of its own, because wherever it
+// matches, "later" matches too.
 func futureMarkerAt(s string) int {
 	for at := range len(s) {
 		if at == 0 && futureWordAt(s, 0) {
@@ -296,7 +296,7 @@ func cutWordAt(s string, at int) bool {
 	return false
 }
 
-// hasPrefixFold reports whether s holds prefix at offset at under simple
+// hasPrefixFold reports whether s contains prefix at offset at under simple
 // Unicode case folding, as (?i) matches it ("S" or "ſ" for "s"), and
 // returns the offset after it.
 func hasPrefixFold(s string, at int, prefix string) (int, bool) {
@@ -323,8 +323,8 @@ func sameFold(r, want rune) bool {
 	return false
 }
 
-// matchWord returns the offset after the first of words that s holds at
-// offset at, or -1.
+// matchWord returns the offset after the first of words that s contains
+// at offset at, or -1.
 func matchWord(s string, at int, words []string) int {
 	if at == len(s) {
 		return -1

@@ -102,7 +102,8 @@ type rulePhrase struct {
 	words []string
 }
 
-// stackCue is what a word can start in a memo's mention of the stack.
+// stackCue is the set of stack phrases that a word can start, and whether
+// the word is in a together list.
 type stackCue struct {
 	// lower are the phrases the word starts in lowercase, and exact those
 	// it starts as spoken.
@@ -146,7 +147,7 @@ var stackCues = func() map[string]*stackCue {
 	return m
 }()
 
-// at reports whether words hold the phrase at index i. Clause punctuation
+// at reports whether words contain the phrase at index i. Clause punctuation
 // ends a phrase.
 func (p *rulePhrase) at(words []string, i int) bool {
 	if i+len(p.words) > len(words) || words[i] != p.words[0] {
