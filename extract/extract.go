@@ -116,11 +116,15 @@ func withTokens[T any](text string, use func([]token) T) T {
 // tokenizeRecycled is tokenize into a recycled buffer, which recycleTokens
 // returns once nothing refers to the tokens.
 func tokenizeRecycled(text string) []token {
-	size := estimateWords(text)
+	return tokenizeInto(text, recycledTokens(estimateWords(text)))
+}
+
+// recycledTokens returns an empty token buffer with room for size tokens.
+func recycledTokens(size int) []token {
 	if buffer, ok := tokenBuffers.Get().(*[]token); ok && cap(*buffer) >= size {
-		return tokenizeInto(text, (*buffer)[:0])
+		return (*buffer)[:0]
 	}
-	return tokenizeInto(text, make([]token, 0, size))
+	return make([]token, 0, size)
 }
 
 func recycleTokens(toks []token) {
@@ -298,7 +302,8 @@ func isWordRune(r rune) bool {
 // lowerASCII returns word, an ASCII word of the text, in lowercase.
 func (z *tokenizer) lowerASCII(word string) string {
 	if z.lowered.Cap() == 0 {
-		// Words with capitals are a small part of a transcript.
+		// About a tenth of the words of the development transcripts
+		// have capitals.
 		z.lowered.Grow(len(z.text)/8 + len(word))
 	}
 	start := z.lowered.Len()
@@ -312,8 +317,8 @@ func (z *tokenizer) lowerASCII(word string) string {
 	return z.lowered.String()[start:]
 }
 
-// endsInS reports whether word may end in a possessive "'s", which is
-// rare enough to test for first.
+// endsInS reports whether word ends in "s" or "S", as every possessive
+// does, so that most words skip cutPossessive.
 func endsInS(word string) bool {
 	last := word[len(word)-1]
 	return last == 's' || last == 'S'

@@ -16,9 +16,10 @@ const minSummaryWords = 5
 // sentence is added only while the first is short; a cut sentence ends on a
 // whole word followed by "…".
 func Summary(text string, maxChars int) string {
-	// The summary needs the first sentences only, so the text is split as
-	// far as they go.
-	z := tokenizer{text: text, newSentence: true}
+	// The summary needs only the first sentences, so the text is tokenized
+	// only as far as they go.
+	z := tokenizer{text: text, newSentence: true, toks: recycledTokens(0)}
+	defer func() { recycleTokens(z.toks) }()
 	return summarize(z.sentences(), maxChars)
 }
 

@@ -90,6 +90,7 @@ type memo struct {
 
 func newMemo(text string) *memo {
 	lower := strings.ToLower(text)
+	sameOffsets := keepsLengthInLowercase(text)
 	if len(lower) != len(text) {
 		// A few letters change length in lowercase; the offsets must agree.
 		text = lower
@@ -104,7 +105,7 @@ func newMemo(text string) *memo {
 		}
 	}
 	m.lowercase = m.lowered
-	if !keepsLengthInLowercase(text) {
+	if !sameOffsets {
 		m.lowercase = make([]string, len(m.words))
 		for i, w := range m.words {
 			m.lowercase[i] = strings.ToLower(w)
@@ -386,6 +387,7 @@ func topicName(m *memo) string {
 		keys[i] = topicKey(lower)
 	}
 	type score struct {
+		key          string
 		count, first int
 		early        bool
 		// purpose is the purpose word seen right after the topic word
@@ -393,8 +395,10 @@ func topicName(m *memo) string {
 		purpose string
 	}
 
-	scores := make(map[string]*score, len(words)/4)
-	var order []string
+	// scores lists the topic words in order of first use, and index finds
+	// the score of each.
+	var scores []score
+	index := make(map[string]int, len(words)/4)
 	sentence := 0
 	for i, w := range words {
 		if w == "." || w == "!" || w == "?" {
@@ -405,12 +409,13 @@ func topicName(m *memo) string {
 		if key == "" {
 			continue
 		}
-		sc := scores[key]
-		if sc == nil {
-			sc = &score{first: i}
-			scores[key] = sc
-			order = append(order, key)
+		k, ok := index[key]
+		if !ok {
+			k = len(scores)
+			index[key] = k
+			scores = append(scores, score{key: key, first: i})
 		}
+		sc := &scores[k]
 		sc.count++
 		if sentence < 3 {
 			sc.early = true
@@ -423,25 +428,25 @@ func topicName(m *memo) string {
 		}
 	}
 
-	best := ""
+	best := -1
 	bestScore := 0
-	for _, key := range order {
-		sc := scores[key]
+	for k, sc := range scores {
 		value := sc.count
 		if sc.early {
 			value++
 		}
 		if value > bestScore {
-			best, bestScore = key, value
+			best, bestScore = k, value
 		}
 	}
-	if best == "" {
+	if best < 0 {
 		return ""
 	}
+	topic := scores[best].key
 
-	name := best
-	if modifier := compoundModifier(lowercase, keys, best); modifier != "" {
-		name = modifier + " " + best
+	name := topic
+	if modifier := compoundModifier(lowercase, keys, topic); modifier != "" {
+		name = modifier + " " + topic
 	}
 	head := purposeHead(m.lowerWords)
 	if head == "" {
