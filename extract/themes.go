@@ -103,7 +103,7 @@ var themeEvidence = func() map[string][]themeHit {
 	return m
 }()
 
-// themeEvidenceTable holds themeEvidence for lookups.
+// themeEvidenceTable contains themeEvidence for lookups.
 var themeEvidenceTable wordTable[[]themeHit]
 
 func init() {

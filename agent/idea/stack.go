@@ -92,8 +92,8 @@ var stackTerms = func() map[string]bool {
 	return m
 }()
 
-// maxPhraseWords is the longest phrase a rule can match; a longer one never
-// matches.
+// maxPhraseWords is the number of words of the longest phrase a rule can
+// match. A longer phrase never matches.
 const maxPhraseWords = 3
 
 // rulePhrase is a phrase of a stack rule, split into words.
