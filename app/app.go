@@ -159,8 +159,9 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 			}
 			return classify.New(classify.Options{Examples: examples})
 		},
-		Auditor: a.Audit,
-		Logger:  a.Logger.With("component", "pipeline"),
+		Auditor:     a.Audit,
+		Logger:      a.Logger.With("component", "pipeline"),
+		WriteSender: a.Queue,
 	})
 	return err
 }

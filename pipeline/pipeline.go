@@ -60,6 +60,17 @@ type Config struct {
 	Auditor     whispersync.Auditor
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// WriteSender, when set, records a new memo and queues it in one
+	// transaction. It must write to Tables and Queue above; the embedded
+	// *sqlite.Queue does when both come from one *sqlite.DB. Without it a
+	// memo is recorded and then queued, and the outbox covers a crash in
+	// between.
+	WriteSender WriteSender
+}
+
+// WriteSender commits table writes and a queue message together.
+type WriteSender interface {
+	SendWithWrites(ctx context.Context, writes []whispersync.Write, body []byte) (string, error)
 }
 
 // Pipeline is the memo pipeline of one data directory or deployment.
@@ -73,6 +84,7 @@ type Pipeline struct {
 	auditor     whispersync.Auditor
 	log         *slog.Logger
 	now         func() time.Time
+	writeSender WriteSender
 
 	// The object store is reachable only through these capability handles,
 	// so intake cannot read transcripts and agents cannot read unapproved
@@ -88,6 +100,7 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, errors.New("pipeline: incomplete configuration: objects, tables, queue, sealer, classifier and auditor are required")
 	}
 	p := &Pipeline{
+		writeSender:    cfg.WriteSender,
 		tables:         cfg.Tables,
 		queue:          cfg.Queue,
 		sealer:         cfg.Sealer,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,6 +65,8 @@ type options struct {
 	wrapQueue   func(whispersync.Queue) whispersync.Queue
 	wrapObjects func(whispersync.ObjectStore) whispersync.ObjectStore
 	personalize pipeline.Personalizer
+	// oneCommit records and queues each memo in one transaction.
+	oneCommit bool
 }
 
 // model is built once and shared: a Model is immutable and safe for
@@ -123,7 +126,12 @@ func newEnv(t *testing.T, opts options) *env {
 	if opts.wrapObjects != nil {
 		store = opts.wrapObjects(objects)
 	}
+	var sender pipeline.WriteSender
+	if opts.oneCommit {
+		sender = queue
+	}
 	p, err := pipeline.New(pipeline.Config{
+		WriteSender: sender,
 		Objects:     store,
 		Tables:      db.Tables(),
 		Queue:       q,
@@ -157,33 +165,37 @@ func (e *env) drain(t *testing.T) {
 }
 
 func TestSubmitProcessesWorkMemo(t *testing.T) {
-	e := newEnv(t, options{})
-	ctx := context.Background()
-	r := e.submit(t, "u_alice", workMemo)
-	if r.Status != pipeline.ReceiptQueued {
-		t.Fatalf("receipt status: got %q, want queued", r.Status)
-	}
-	e.drain(t)
+	for _, oneCommit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one commit %v", oneCommit), func(t *testing.T) {
+			e := newEnv(t, options{oneCommit: oneCommit})
+			ctx := context.Background()
+			r := e.submit(t, "u_alice", workMemo)
+			if r.Status != pipeline.ReceiptQueued {
+				t.Fatalf("receipt status: got %q, want queued", r.Status)
+			}
+			e.drain(t)
 
-	v, err := e.p.GetMemo(ctx, operator, "u_alice", r.MemoID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v.Status != whispersync.StatusProcessed {
-		t.Fatalf("memo status: got %q, want processed", v.Status)
-	}
-	if v.Bucket != whispersync.BucketWork {
-		t.Errorf("bucket: got %q, want work", v.Bucket)
-	}
-	if len(v.ActionItems) == 0 {
-		t.Errorf("action items: got none, want the three tasks")
-	}
-	j, err := e.p.Journal(ctx, operator, "u_alice", extract.Week(v.CreatedAt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(j.Entries) != 1 {
-		t.Errorf("journal entries: got %d, want 1", len(j.Entries))
+			v, err := e.p.GetMemo(ctx, operator, "u_alice", r.MemoID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Status != whispersync.StatusProcessed {
+				t.Fatalf("memo status: got %q, want processed", v.Status)
+			}
+			if v.Bucket != whispersync.BucketWork {
+				t.Errorf("bucket: got %q, want work", v.Bucket)
+			}
+			if len(v.ActionItems) == 0 {
+				t.Errorf("action items: got none, want the three tasks")
+			}
+			j, err := e.p.Journal(ctx, operator, "u_alice", extract.Week(v.CreatedAt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(j.Entries) != 1 {
+				t.Errorf("journal entries: got %d, want 1", len(j.Entries))
+			}
+		})
 	}
 }
 
@@ -339,15 +351,19 @@ func TestRejectedInputIsQuarantined(t *testing.T) {
 }
 
 func TestDuplicateIsDetected(t *testing.T) {
-	e := newEnv(t, options{})
-	first := e.submit(t, "u_alice", workMemo)
-	second := e.submit(t, "u_alice", "\ufeff"+strings.ReplaceAll(workMemo, "\n", "\r\n"))
-	if second.Status != pipeline.ReceiptDuplicate || second.MemoID != first.MemoID {
-		t.Errorf("second submission: got %+v, want duplicate of %s", second, first.MemoID)
-	}
-	other := e.submit(t, "u_bob", workMemo)
-	if other.Status != pipeline.ReceiptQueued {
-		t.Errorf("same text from another owner: got %q, want queued", other.Status)
+	for _, oneCommit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one commit %v", oneCommit), func(t *testing.T) {
+			e := newEnv(t, options{oneCommit: oneCommit})
+			first := e.submit(t, "u_alice", workMemo)
+			second := e.submit(t, "u_alice", "\ufeff"+strings.ReplaceAll(workMemo, "\n", "\r\n"))
+			if second.Status != pipeline.ReceiptDuplicate || second.MemoID != first.MemoID {
+				t.Errorf("second submission: got %+v, want duplicate of %s", second, first.MemoID)
+			}
+			other := e.submit(t, "u_bob", workMemo)
+			if other.Status != pipeline.ReceiptQueued {
+				t.Errorf("same text from another owner: got %q, want queued", other.Status)
+			}
+		})
 	}
 }
 

@@ -122,14 +122,21 @@ func (p *Pipeline) store(ctx context.Context, s Submission, id, text, hash strin
 		{Table: tableMemoHashes, Item: whispersync.Item{Owner: s.Owner, Key: hash, Attrs: map[string]string{"memo": id}}, Condition: whispersync.IfAbsent},
 		{Table: tableOutbox, Item: whispersync.Item{Owner: systemOwner, Key: outboxKey(s.Owner, id), Attrs: map[string]string{"version": "1", "created": now.Format(timeLayout)}}},
 	}
-	if err := p.tables.TransactWrite(ctx, writes); err != nil {
-		p.removeOrphan(ctx, key, obj.VersionID)
-		return Receipt{}, fmt.Errorf("pipeline: record memo: %w", err)
-	}
-
 	payload, err := json.Marshal(message{Owner: s.Owner, Memo: id, Version: version})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("pipeline: encode message: %w", err)
+	}
+	if p.writeSender != nil {
+		if _, err := p.writeSender.SendWithWrites(ctx, writes, payload); err != nil {
+			p.removeOrphan(ctx, key, obj.VersionID)
+			return Receipt{}, fmt.Errorf("pipeline: record and queue memo: %w", err)
+		}
+		return Receipt{MemoID: id, Status: ReceiptQueued}, nil
+	}
+
+	if err := p.tables.TransactWrite(ctx, writes); err != nil {
+		p.removeOrphan(ctx, key, obj.VersionID)
+		return Receipt{}, fmt.Errorf("pipeline: record memo: %w", err)
 	}
 	if _, err := p.queue.SendMessage(ctx, payload); err != nil {
 		// The outbox row makes Recover queue the memo again.

@@ -89,7 +89,50 @@ func (q *Queue) SendMessageBatch(ctx context.Context, bodies [][]byte) ([]string
 	return ids, nil
 }
 
+// SendWithWrites applies writes as Tables.TransactWrite does and sends body
+// in the same transaction, so both are committed or neither is. The writes
+// go to the tables of the queue's database. A caller that records an item
+// and queues work for it thus pays for one commit instead of two.
+func (q *Queue) SendWithWrites(ctx context.Context, writes []whispersync.Write, body []byte) (string, error) {
+	prepared, err := prepareTransact(writes)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: send with writes: %w", err)
+	}
+	ids, err := checkBodies([][]byte{body})
+	if err != nil {
+		return "", fmt.Errorf("sqlite: send with writes: %w", err)
+	}
+	now := q.now().UnixNano()
+	err = q.db.write(ctx, func(ctx context.Context, tx *statements) error {
+		if err := prepared.apply(ctx, tx); err != nil {
+			return err
+		}
+		return q.insert(ctx, tx, [][]byte{body}, ids, now)
+	})
+	if err != nil {
+		return "", fmt.Errorf("sqlite: send with writes: %w", err)
+	}
+	return ids[0], nil
+}
+
 func (q *Queue) send(ctx context.Context, bodies [][]byte) ([]string, error) {
+	ids, err := checkBodies(bodies)
+	if err != nil {
+		return nil, err
+	}
+	now := q.now().UnixNano()
+	err = q.db.write(ctx, func(ctx context.Context, tx *statements) error {
+		return q.insert(ctx, tx, bodies, ids, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// checkBodies checks the sizes of message bodies and returns a new message
+// id for each.
+func checkBodies(bodies [][]byte) ([]string, error) {
 	for i, body := range bodies {
 		switch {
 		case len(body) == 0:
@@ -102,21 +145,18 @@ func (q *Queue) send(ctx context.Context, bodies [][]byte) ([]string, error) {
 	for i := range ids {
 		ids[i] = randomID("m_", 10)
 	}
-	now := q.now().UnixNano()
-
-	err := q.db.write(ctx, func(ctx context.Context, tx *statements) error {
-		const insert = `INSERT INTO queue_messages (queue, id, body, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)`
-		for i, body := range bodies {
-			if _, err := tx.ExecContext(ctx, insert, q.name, ids[i], body, now, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
 	return ids, nil
+}
+
+// insert adds the messages inside the committer's transaction.
+func (q *Queue) insert(ctx context.Context, tx *statements, bodies [][]byte, ids []string, now int64) error {
+	const insert = `INSERT INTO queue_messages (queue, id, body, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)`
+	for i, body := range bodies {
+		if _, err := tx.ExecContext(ctx, insert, q.name, ids[i], body, now, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReceiveMessage returns up to max visible messages, from 1 to 10, and hides

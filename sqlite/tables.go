@@ -81,36 +81,48 @@ func (t *tables) DeleteItem(ctx context.Context, table, owner, key string) error
 // TransactWrite applies every write or none. It takes 1 to 100 writes, at
 // most one per item, as DynamoDB does.
 func (t *tables) TransactWrite(ctx context.Context, writes []whispersync.Write) error {
-	if len(writes) == 0 || len(writes) > maxTransactWrites {
-		err := whispersync.Errorf(whispersync.EINVALID, "transaction of %d writes: pass 1 to %d writes", len(writes), maxTransactWrites)
+	prepared, err := prepareTransact(writes)
+	if err != nil {
 		return fmt.Errorf("sqlite: transact write: %w", err)
 	}
-	prepared := make([]itemWrite, len(writes))
+	if err := t.db.write(ctx, prepared.apply); err != nil {
+		return fmt.Errorf("sqlite: transact write: %w", err)
+	}
+	return nil
+}
+
+// transact contains the checked writes of one TransactWrite.
+type transact []itemWrite
+
+// prepareTransact checks writes as one TransactWrite call.
+func prepareTransact(writes []whispersync.Write) (transact, error) {
+	if len(writes) == 0 || len(writes) > maxTransactWrites {
+		return nil, whispersync.Errorf(whispersync.EINVALID, "transaction of %d writes: pass 1 to %d writes", len(writes), maxTransactWrites)
+	}
+	prepared := make(transact, len(writes))
 	seen := make(map[[3]string]bool, len(writes))
 	for i, w := range writes {
 		pw, err := prepareWrite(w)
 		if err != nil {
-			return fmt.Errorf("sqlite: transact write: write %d: %w", i, err)
+			return nil, fmt.Errorf("write %d: %w", i, err)
 		}
 		id := [3]string{w.Table, w.Item.Owner, w.Item.Key}
 		if seen[id] {
 			err := whispersync.Errorf(whispersync.EINVALID, "transaction writes item %q of table %q twice: merge the writes into one", w.Item.Key, w.Table)
-			return fmt.Errorf("sqlite: transact write: write %d: %w", i, err)
+			return nil, fmt.Errorf("write %d: %w", i, err)
 		}
 		seen[id] = true
 		prepared[i] = pw
 	}
+	return prepared, nil
+}
 
-	err := t.db.write(ctx, func(ctx context.Context, tx *statements) error {
-		for i := range prepared {
-			if err := prepared[i].apply(ctx, tx); err != nil {
-				return fmt.Errorf("write %d: %w", i, err)
-			}
+// apply runs the writes inside the committer's transaction.
+func (t transact) apply(ctx context.Context, tx *statements) error {
+	for i := range t {
+		if err := t[i].apply(ctx, tx); err != nil {
+			return fmt.Errorf("write %d: %w", i, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: transact write: %w", err)
 	}
 	return nil
 }
