@@ -99,6 +99,7 @@ func (a *App) RevokeToken(ctx context.Context, actor pipeline.Actor, user *whisp
 	if err := a.audit(ctx, actor, "token.revoke", "token:"+id); err != nil {
 		return err
 	}
+	defer a.auth.invalidate()
 	return a.Accounts.RevokeToken(ctx, user.ID, id)
 }
 

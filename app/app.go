@@ -65,6 +65,8 @@ type App struct {
 	// Secrets is the encrypted secret store.
 	Secrets *secrets.Store
 
+	// auth caches the reads of token authentication and failure checks.
+	auth authCache
 	// lock is the data directory's lock file, held while the App is open.
 	lock     *os.File
 	keys     *keyState

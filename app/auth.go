@@ -66,6 +66,7 @@ func (a *App) SetLocked(ctx context.Context, actor pipeline.Actor, user *whisper
 	if err := a.audit(ctx, actor, action, "user:"+user.ID); err != nil {
 		return err
 	}
+	defer a.auth.invalidate()
 	if err := a.Identity().SetLocked(ctx, user.ID, locked); err != nil {
 		return err
 	}
@@ -78,9 +79,17 @@ func (a *App) SetLocked(ctx context.Context, actor pipeline.Actor, user *whisper
 // checkWait rejects an attempt under key while the lockout policy requires
 // a wait.
 func (a *App) checkWait(ctx context.Context, key string) error {
+	now := time.Now()
+	if a.auth.isClean(key, now) {
+		return nil
+	}
+	generation := a.auth.begin()
 	n, last, err := a.Identity().Failures(ctx, key)
 	if err != nil {
 		return err
+	}
+	if n == 0 {
+		a.auth.putClean(generation, key, now)
 	}
 	if wait := Lockout.Wait(n, last, time.Now()); wait > 0 {
 		if Lockout.Locked(n, last, time.Now()) {
@@ -96,6 +105,7 @@ func (a *App) checkWait(ctx context.Context, key string) error {
 // tried.
 func (a *App) AuthFailure(ctx context.Context, actor pipeline.Actor, kind, resource string, tried map[string]string, keys ...string) {
 	auth.Failures.Add(kind, 1)
+	defer a.auth.invalidate()
 	for _, k := range keys {
 		if _, err := a.Identity().RecordFailure(ctx, k, time.Now()); err != nil {
 			a.Logger.Error("record failed attempt failed", "kind", kind, "err", err)
@@ -247,20 +257,30 @@ func (a *App) AuthenticateSession(ctx context.Context, secret string) (*auth.Pri
 }
 
 // AuthenticateToken returns the principal of an API token secret. It
-// applies the rules of Authenticate with one database read, since it runs
-// on every request.
+// applies the rules of Authenticate with at most one database read, and
+// none while the token's entry in the authentication cache is fresh, since
+// it runs on every request.
 func (a *App) AuthenticateToken(ctx context.Context, secret string) (*auth.Principal, error) {
 	no := denied("missing, invalid, expired or revoked token: send Authorization: Bearer TOKEN with a token from `whispersync tokens create`")
 	if !auth.LooksLike(secret, tokenPrefix) {
 		return nil, no
 	}
-	t, user, lockedAt, err := a.Identity().TokenPrincipal(ctx, auth.HashSecret(secret))
-	if whispersync.IsNotFound(err) {
-		return nil, no
-	} else if err != nil {
-		return nil, err
+	hash := auth.HashSecret(secret)
+	now := time.Now()
+	e, ok := a.auth.token(hash, now)
+	if !ok {
+		generation := a.auth.begin()
+		t, user, lockedAt, err := a.Identity().TokenPrincipal(ctx, hash)
+		if whispersync.IsNotFound(err) {
+			return nil, no
+		} else if err != nil {
+			return nil, err
+		}
+		e = tokenEntry{token: *t, user: *user, lockedAt: lockedAt, loaded: now}
+		a.auth.putToken(generation, hash, e)
 	}
-	if !t.RevokedAt.IsZero() || (!t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt)) {
+	t, user, lockedAt := &e.token, &e.user, e.lockedAt
+	if !t.RevokedAt.IsZero() || (!t.ExpiresAt.IsZero() && now.After(t.ExpiresAt)) {
 		return nil, no
 	}
 	if !lockedAt.IsZero() {

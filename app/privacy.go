@@ -226,6 +226,7 @@ func (a *App) erase(ctx context.Context, owner string) (map[string]int64, error)
 	// The database rows go first, securely deleted, and ShredUser then
 	// only evicts the cached data keys: deleting the keys through the
 	// tables would leave their wrapped bytes in free pages.
+	defer a.auth.invalidate()
 	erased, err := a.DB.EraseOwner(ctx, owner, systemOwner)
 	if err != nil {
 		return counts, err
