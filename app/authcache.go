@@ -90,7 +90,7 @@ func (c *authCache) putClean(generation uint64, key string, now time.Time) {
 	c.clean[key] = now
 }
 
-// invalidate forgets every entry: a token was revoked, an account locked,
+// invalidate removes every entry: a token was revoked, an account locked,
 // unlocked or erased, or a failed attempt recorded.
 func (c *authCache) invalidate() {
 	c.mu.Lock()
