@@ -74,11 +74,15 @@ type App struct {
 	response respond.Config
 }
 
-// Open opens or creates the data directory and key file named by cfg.
+// Open opens or creates the data directory and key file named by cfg. The
+// first Open of a process also raises GOMAXPROCS by one for each goroutine
+// that mostly waits in fsync, unless the GOMAXPROCS environment variable is
+// set.
 func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" || cfg.KeyFile == "" {
 		return nil, errors.New("app: the data directory and the key file must both be set")
 	}
+	TuneProcs()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -93,6 +93,9 @@ func BenchmarkProcess(b *testing.B) {
 // transaction per memo from 16 goroutines, with no encryption, files,
 // classification or audit. b.N is the number of memos.
 func BenchmarkFloorSQLite(b *testing.B) {
+	// The same runtime setting as the app's, which BenchmarkProcess gets
+	// from app.Open.
+	app.TuneProcs()
 	_, bodies := writeBenchCorpus(b, b.N)
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "floor.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)")
 	if err != nil {
