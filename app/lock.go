@@ -52,6 +52,6 @@ func checkObjectLayout(dir string) error {
 		return nil
 	}
 	return whispersync.Errorf(whispersync.EINVALID,
-		"data directory %s keeps objects as files in %s, the layout of an earlier release: make a backup with that release (whispersync backup create), then restore it into a new data directory with this one (whispersync backup restore)",
+		"data directory %s keeps objects as files in %s, the layout of an earlier release: make a backup with that release (whispersync backup create), then restore it into a new data directory with this one (whispersync backup restore, run from an empty data directory; see 'The data directory' in docs/operations.md)",
 		dir, filepath.Join(dir, "objects"))
 }
