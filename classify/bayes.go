@@ -107,7 +107,7 @@ func train(c *counts) *bayes {
 		for k := range numClasses {
 			s[k] = math.Log((n[k] + smoothing) / (c.total[k] + smoothing*vocab))
 		}
-		id := int32(len(m.names))
+		id := int32(len(m.names)) // #nosec G115 -- the vocabulary of a trained model is far below 2^31 features
 		if first, second, ok := strings.Cut(f, " "); ok {
 			m.bigrams[bigramKey(m.addStem(first).index, m.addStem(second).index)] = id
 		} else {
@@ -148,7 +148,7 @@ type stemIDs struct {
 func (m *bayes) addStem(stem string) stemIDs {
 	ids, ok := m.stems[stem]
 	if !ok {
-		ids = stemIDs{index: int32(len(m.stems)), unigram: -1}
+		ids = stemIDs{index: int32(len(m.stems)), unigram: -1} // #nosec G115 -- the stems of a model are far below 2^31
 		m.stems[stem] = ids
 	}
 	return ids
@@ -176,7 +176,7 @@ func (m *bayes) bigram(first, second int32) int32 {
 }
 
 func bigramKey(first, second int32) uint64 {
-	return uint64(uint32(first))<<32 | uint64(uint32(second))
+	return uint64(uint32(first))<<32 | uint64(uint32(second)) // #nosec G115 -- ids are not negative, so the bits stay the same
 }
 
 // ranksBefore reports whether feature a favours class k more than feature

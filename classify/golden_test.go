@@ -228,7 +228,7 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("encode: %v", err)
 	}
 	if *update {
-		if err := os.WriteFile(goldenPath, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(goldenPath, buf.Bytes(), 0o600); err != nil {
 			t.Fatalf("write golden file: %v", err)
 		}
 		return

@@ -110,7 +110,7 @@ func newWordTable[V any](m map[string]V) wordTable[V] {
 	for size < 3*len(m) {
 		size *= 2
 	}
-	t := wordTable[V]{slots: make([]wordSlot[V], size), mask: uint32(size - 1)}
+	t := wordTable[V]{slots: make([]wordSlot[V], size), mask: uint32(size - 1)} // #nosec G115 -- size is under six times the number of built-in words, far below 2^32
 	for w, v := range m {
 		i := wordHash(w) & t.mask
 		for t.slots[i].word != "" {

@@ -136,7 +136,7 @@ func splitWordsAt(text string) ([]string, []int) {
 	for i := 0; i < len(text); {
 		r, size := decodeRune(text, i)
 		switch {
-		case r < utf8.RuneSelf && isClausePunct(byte(r)):
+		case r < utf8.RuneSelf && isClausePunct(byte(r)): // #nosec G115 -- r is ASCII, checked first
 			out = append(out, text[i:i+size])
 			offsets = append(offsets, i)
 			i += size

@@ -66,7 +66,7 @@ func TestBuildMatchesGolden(t *testing.T) {
 	}
 	data = append(data, '\n')
 	if *update {
-		if err := os.WriteFile(goldenFile, data, 0o644); err != nil {
+		if err := os.WriteFile(goldenFile, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return

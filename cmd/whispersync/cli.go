@@ -261,7 +261,8 @@ func (m *Main) openUser(ctx context.Context, name string, create bool) (*app.App
 		u, _, err = a.User(ctx, name, false)
 	}
 	if err != nil {
-		a.Close()
+		// The user lookup failed; its error is the one to report.
+		_ = a.Close()
 		return nil, nil, err
 	}
 	return a, u, nil
