@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"time"
@@ -100,11 +101,17 @@ func readTranscript(r *http.Request) ([]byte, string, error) {
 					// A body cut off before its closing boundary.
 					return nil, "", whispersync.Errorf(whispersync.EINVALID, "invalid multipart body: the %s part ends early (%v): send the whole form with its closing boundary", name, err)
 				}
+				if err != nil {
+					return nil, "", err
+				}
 				source := part.FileName()
 				if source == "" {
 					source = "upload"
 				}
-				return raw, source, err
+				if err := checkNoSecondTranscript(mr); err != nil {
+					return nil, "", err
+				}
+				return raw, source, nil
 			}
 		}
 	}
@@ -241,4 +248,26 @@ func (s *Server) handleRedrive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.json(w, http.StatusOK, map[string]int{"redriven": n})
+}
+
+// checkNoSecondTranscript reads the parts after the transcript and rejects
+// the form when one of them is a transcript too, so that no upload is
+// dropped without a word.
+func checkNoSecondTranscript(mr *multipart.Reader) error {
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return err
+			}
+			return whispersync.Errorf(whispersync.EINVALID, "invalid multipart body: %v", err)
+		}
+		if name := part.FormName(); name == "file" || name == "transcript" {
+			return whispersync.Errorf(whispersync.EINVALID, "the multipart form has more than one file or transcript part: send one transcript per request")
+		}
+	}
 }

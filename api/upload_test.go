@@ -19,6 +19,7 @@ func TestUploadRejectsMalformedBodies(t *testing.T) {
 	}{
 		{"truncated multipart", "multipart/form-data; boundary=abc", "--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello", http.StatusBadRequest, whispersync.EINVALID},
 		{"multipart without a file part", "multipart/form-data; boundary=abc", "--abc\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhello\r\n--abc--\r\n", http.StatusBadRequest, whispersync.EINVALID},
+		{"multipart with two file parts", "multipart/form-data; boundary=abc", "--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nCall Lena about the invoice.\r\n--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.txt\"\r\n\r\nSend the budget to Marcus.\r\n--abc--\r\n", http.StatusBadRequest, whispersync.EINVALID},
 		{"form-encoded body", "application/x-www-form-urlencoded", "hello=there", http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	}
 	for _, c := range cases {
