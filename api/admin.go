@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -11,9 +13,9 @@ import (
 	"github.com/whispersync/whispersync/detect"
 )
 
-// The admin routes let an operator act during an incident while serve
-// holds the data directory, which keeps the CLI out: lock and unlock
-// accounts, revoke tokens and edit the block list.
+// The admin routes let an operator act while serve holds the data
+// directory, which keeps the CLI out: lock and unlock accounts, create,
+// list and revoke tokens, back up now and edit the block list.
 
 func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) (*whispersync.User, bool) {
 	user, err := s.app.Accounts.FindUserByName(r.Context(), r.PathValue("name"))
@@ -52,6 +54,123 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.json(w, http.StatusOK, map[string]any{"user": user.Name, "revoked": r.PathValue("id")})
+}
+
+// tokenRequest is the body of the token creation route. Absent fields get
+// the defaults of `whispersync tokens create`.
+type tokenRequest struct {
+	Name string `json:"name,omitempty"`
+	// Scopes defaults to memos:read and memos:write.
+	Scopes []string `json:"scopes,omitempty"`
+	// Expires is a Go duration such as "720h". Empty or zero means no
+	// expiry.
+	Expires string `json:"expires,omitempty"`
+}
+
+// tokenView is a token's metadata as the admin routes show it. It has no
+// field for the hash, so no later change to whispersync.Token can make a
+// listing show one.
+type tokenView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	LastUsed  time.Time `json:"last_used,omitzero"`
+}
+
+func viewToken(t *whispersync.Token) tokenView {
+	return tokenView{ID: t.ID, Name: t.Name, Scopes: t.Scopes, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, LastUsed: t.LastUsed}
+}
+
+const tokenBodyHint = `send {"name": "laptop", "scopes": ["memos:read", "memos:write"], "expires": "720h"}`
+
+// readTokenRequest reads the body of the token creation route. An empty
+// body takes every default.
+func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, time.Duration, bool) {
+	var req tokenRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&req)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("data after the JSON object")
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.error(w, r, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: %s", tokenBodyHint))
+		return req, 0, false
+	}
+	switch {
+	case req.Scopes == nil:
+		req.Scopes = []string{whispersync.ScopeMemosRead, whispersync.ScopeMemosWrite}
+	case len(req.Scopes) == 0:
+		s.error(w, r, whispersync.Errorf(whispersync.EINVALID, "scopes is empty: name at least one of memos:read, memos:write or admin, or leave scopes out for memos:read and memos:write"))
+		return req, 0, false
+	}
+	var ttl time.Duration
+	if req.Expires != "" {
+		ttl, err = time.ParseDuration(req.Expires)
+		if err != nil || ttl < 0 {
+			s.error(w, r, whispersync.Errorf(whispersync.EINVALID, "invalid expires %q: use a positive duration such as 720h, or leave expires out for no expiry", req.Expires))
+			return req, 0, false
+		}
+	}
+	return req, ttl, true
+}
+
+// handleCreateToken creates an API token for a user, as `whispersync
+// tokens create` does. The response is the only place the secret appears:
+// the server stores only its hash and does not log it.
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
+	user, ok := s.adminUser(w, r)
+	if !ok {
+		return
+	}
+	req, ttl, ok := s.readTokenRequest(w, r)
+	if !ok {
+		return
+	}
+	secret, t, err := s.app.CreateToken(r.Context(), s.actor(r), user, req.Name, req.Scopes, ttl)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.json(w, http.StatusCreated, struct {
+		User  string `json:"user"`
+		Token string `json:"token"`
+		tokenView
+	}{user.Name, secret, viewToken(t)})
+}
+
+// handleListTokens lists a user's tokens, revoked and expired ones
+// included, without their hashes.
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
+	user, ok := s.adminUser(w, r)
+	if !ok {
+		return
+	}
+	tokens, err := s.app.Accounts.ListTokens(r.Context(), user.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	views := make([]tokenView, len(tokens))
+	for i, t := range tokens {
+		views[i] = viewToken(t)
+	}
+	s.json(w, http.StatusOK, map[string]any{"user": user.Name, "tokens": views})
+}
+
+// handleCreateBackup backs up the data directory now, as `whispersync
+// backup create` does, while serve keeps serving.
+func (s *Server) handleCreateBackup(w http.ResponseWriter, r *http.Request) {
+	m, err := s.app.CreateBackup(r.Context(), s.actor(r), nil)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusCreated, map[string]any{"id": m.ID, "created_at": m.CreatedAt, "objects": len(m.Objects), "bytes": m.Size()})
 }
 
 // blockRequest is the body of the block-list routes.

@@ -26,7 +26,7 @@ func lockDataDir(dir string) (*os.File, error) {
 		_ = f.Close() // the lock was not taken, so nothing is lost
 		return nil, &whispersync.Error{
 			Code:    whispersync.EUNAVAILABLE,
-			Message: fmt.Sprintf("data directory %s is in use by another whispersync process, such as serve or process: wait for it to finish or stop it; while serve runs, use the HTTP API", dir),
+			Message: fmt.Sprintf("data directory %s is in use by another whispersync process, such as serve or process: wait for it to finish or stop it; while serve runs, use the admin API with an admin token instead: POST or GET /v1/admin/users/NAME/tokens to create or list tokens, POST /v1/admin/backups to back up", dir),
 			Err:     err,
 		}
 	}
