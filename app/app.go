@@ -90,6 +90,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if notice == nil {
 		notice = func(string) {}
 	}
+	// Checked before anything is created, so a refused directory stays as
+	// it is.
+	if err := checkObjectLayout(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if inside(cfg.DataDir, cfg.KeyFile) {
 		return nil, whispersync.Errorf(whispersync.EINVALID, "key file %s is inside the data directory %s: keep it elsewhere (--key-file or WHISPERSYNC_KEY_FILE), so a copy of the data directory alone reveals nothing", cfg.KeyFile, cfg.DataDir)
 	}
@@ -129,12 +134,18 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return err
 	}
-	if err := checkObjectLayout(cfg.DataDir); err != nil {
+	if err := checkRestoreComplete(cfg.DataDir); err != nil {
 		return err
 	}
+	_, objectsErr := os.Stat(filepath.Join(cfg.DataDir, "objects.db"))
 	a.DB, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "whispersync.db"))
 	if err != nil {
 		return fmt.Errorf("app: open database: %w", err)
+	}
+	if errors.Is(objectsErr, os.ErrNotExist) {
+		if err := a.checkNoData(ctx, cfg.DataDir); err != nil {
+			return err
+		}
 	}
 	a.Objects, err = sqlite.OpenObjectStore(ctx, filepath.Join(cfg.DataDir, "objects.db"))
 	if err != nil {

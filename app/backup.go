@@ -62,12 +62,18 @@ type ops struct {
 // Backups returns the backup repository.
 func (a *App) Backups() *backup.Repository { return a.ops.backups }
 
+// DefaultBackupDir returns the backup location used when none is set: the
+// data directory's path with "-backups" appended.
+func DefaultBackupDir(dataDir string) string {
+	return strings.TrimRight(filepath.Clean(dataDir), string(filepath.Separator)) + "-backups"
+}
+
 // openOps checks residency, opens the backup repository and the erasure
 // ledger, and applies the ledger again to the data directory.
 func (a *App) openOps(ctx context.Context, cfg Config) error {
 	bc := cfg.Backup
 	if bc.Dir == "" {
-		bc.Dir = strings.TrimRight(filepath.Clean(cfg.DataDir), string(filepath.Separator)) + "-backups"
+		bc.Dir = DefaultBackupDir(cfg.DataDir)
 	}
 	if bc.ColdDir == "" {
 		bc.ColdDir = filepath.Join(bc.Dir, "cold")

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/backup"
 )
 
 // lockDataDir takes an exclusive flock(2) on DIR/lock, so one process at a
@@ -54,4 +56,36 @@ func checkObjectLayout(dir string) error {
 	return whispersync.Errorf(whispersync.EINVALID,
 		"data directory %s keeps objects as files in %s, the layout of an earlier release: make a backup with that release (whispersync backup create), then restore it into a new data directory with this one (whispersync backup restore, run from an empty data directory; see 'The data directory' in docs/operations.md)",
 		dir, filepath.Join(dir, "objects"))
+}
+
+// checkNoData rejects a data directory whose database holds data while its
+// object store is missing: creating an empty one would lose every
+// transcript without a word, and exports, backups and drills would then
+// report success.
+func (a *App) checkNoData(ctx context.Context, dir string) error {
+	empty, err := a.DB.Empty(ctx)
+	if err != nil {
+		return fmt.Errorf("app: check data directory: %w", err)
+	}
+	if empty {
+		return nil
+	}
+	return whispersync.Errorf(whispersync.EINVALID,
+		"data directory %s holds memos and accounts in whispersync.db but its object store %s is missing: put objects.db back from where it went, or restore the data directory from a backup (whispersync backup restore --to NEW)",
+		dir, filepath.Join(dir, "objects.db"))
+}
+
+// checkRestoreComplete rejects a data directory that a restore was still
+// writing when it stopped.
+func checkRestoreComplete(dir string) error {
+	_, err := os.Stat(filepath.Join(dir, backup.IncompleteMarker))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("app: check data directory: %w", err)
+	}
+	return whispersync.Errorf(whispersync.EINVALID,
+		"data directory %s holds a restore that did not finish: remove the folder and run whispersync backup restore again",
+		dir)
 }

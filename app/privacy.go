@@ -184,15 +184,18 @@ func (a *App) EraseUser(ctx context.Context, actor pipeline.Actor, user *whisper
 	if err := a.audit(ctx, actor, "privacy.erase", "user:"+pseudonym); err != nil {
 		return nil, err
 	}
+	// The ledger entry comes before the first deletion: a crash midway
+	// leaves an erasure that Open finishes, never one that a restore
+	// could undo.
+	entry := privacy.Entry{ReceiptID: receipt.ID, UserID: user.ID, Pseudonym: pseudonym, ErasedAt: receipt.ErasedAt}
+	if err := a.ops.ledger.Append(entry); err != nil {
+		return nil, err
+	}
 	counts, err := a.erase(ctx, user.ID)
 	if err != nil {
 		return nil, err
 	}
 	receipt.Erased, receipt.KeysDestroyed = counts, true
-	entry := privacy.Entry{ReceiptID: receipt.ID, UserID: user.ID, Pseudonym: pseudonym, ErasedAt: receipt.ErasedAt}
-	if err := a.ops.ledger.Append(entry); err != nil {
-		return nil, err
-	}
 	seed := a.Keyring.DeriveKey("erasure-receipt-ed25519")
 	err = receipt.Sign(privacy.SigningKey(seed))
 	clear(seed)
@@ -293,6 +296,11 @@ func (a *App) reapplyErasures(ctx context.Context) error {
 			return err
 		}
 		if !present {
+			// An erasure cut short after the rows went can still have
+			// left the backup key.
+			if err := a.ops.escrow.Destroy(e.UserID); err != nil {
+				return fmt.Errorf("app: apply erasure %s again: %w", e.ReceiptID, err)
+			}
 			continue
 		}
 		actor := pipeline.Actor{Principal: "system:erasure-ledger", Source: "startup"}

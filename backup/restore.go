@@ -237,7 +237,16 @@ func (r *Repository) Restore(ctx context.Context, id, target string, progress Pr
 	return m, nil
 }
 
+// IncompleteMarker names the file that a restore keeps in its target until
+// everything is written and synced. A data directory that holds it is one
+// that a killed restore left behind, and app.Open refuses it.
+const IncompleteMarker = "RESTORE-INCOMPLETE"
+
 func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader, target string, progress Progress) error {
+	marker := filepath.Join(target, IncompleteMarker)
+	if err := writeFileAtomic(marker, []byte("restore of backup "+m.ID+" in progress\n")); err != nil {
+		return err
+	}
 	progress("database", 0, 1)
 	dbPath := filepath.Join(target, "whispersync.db")
 	f, err := os.OpenFile(dbPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -271,7 +280,13 @@ func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader,
 	if err := objects.Close(); err != nil {
 		return err
 	}
-	return syncTree(target)
+	if err := syncTree(target); err != nil {
+		return err
+	}
+	if err := os.Remove(marker); err != nil {
+		return err
+	}
+	return syncDir(target)
 }
 
 // importObjects writes the object versions of m into objects.

@@ -79,12 +79,22 @@ type DB struct {
 // Open opens the database at path, creating it with mode 0600 when it does
 // not exist, and applies the migrations it has not seen yet.
 func Open(ctx context.Context, path string) (*DB, error) {
-	return open(ctx, path, migrationFiles, false)
+	return open(ctx, path, migrationFiles, secureDeleteFast)
 }
 
-// open opens the database at path with the schema built by migrations.
-// secureDelete makes SQLite overwrite deleted content with zeros.
-func open(ctx context.Context, path string, migrations fs.FS, secureDelete bool) (*DB, error) {
+// Values of SQLite's secure_delete setting. With secureDeleteFast, SQLite
+// zeroes deleted content inside the pages it writes anyway, so ids of
+// deleted rows do not linger in the free space of table and index pages.
+// With secureDeleteOn it also zeroes freed pages, at the cost of extra
+// writes.
+const (
+	secureDeleteFast = "FAST"
+	secureDeleteOn   = "1"
+)
+
+// open opens the database at path with the schema built by migrations and
+// the given secure_delete setting.
+func open(ctx context.Context, path string, migrations fs.FS, secureDelete string) (*DB, error) {
 	if path == "" {
 		return nil, whispersync.Errorf(whispersync.EINVALID, "sqlite: open: empty database path: name a file such as data/whispersync.db")
 	}
@@ -126,7 +136,7 @@ func open(ctx context.Context, path string, migrations fs.FS, secureDelete bool)
 	}
 	db.tx = newStatements(db.conn)
 
-	db.reader, err = sql.Open("sqlite", dsn(abs, false, false))
+	db.reader, err = sql.Open("sqlite", dsn(abs, false, ""))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", errors.Join(err, db.conn.Close(), db.writer.Close()))
 	}
@@ -168,7 +178,7 @@ func (db *DB) Close() error {
 // dsn returns the driver's data source name for the database at the
 // absolute path abs. The path travels as a file: URI so that characters such
 // as '?' and '#' in it stay part of the name.
-func dsn(abs string, writer, secureDelete bool) string {
+func dsn(abs string, writer bool, secureDelete string) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
@@ -180,8 +190,8 @@ func dsn(abs string, writer, secureDelete bool) string {
 		// BEGIN IMMEDIATE takes the write lock at the start, so a
 		// transaction never fails halfway on a lock upgrade.
 		q.Set("_txlock", "immediate")
-		if secureDelete {
-			q.Add("_pragma", "secure_delete(1)")
+		if secureDelete != "" {
+			q.Add("_pragma", "secure_delete("+secureDelete+")")
 		}
 	} else {
 		q.Add("_pragma", "query_only(1)")

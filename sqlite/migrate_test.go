@@ -17,7 +17,7 @@ func openRaw(t *testing.T) *sql.DB {
 	if err := createPrivate(path); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn(path, true, false))
+	db, err := sql.Open("sqlite", dsn(path, true, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

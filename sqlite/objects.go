@@ -53,7 +53,7 @@ var _ whispersync.ObjectStore = (*ObjectStore)(nil)
 // OpenObjectStore opens the object store database at path, creating it with
 // mode 0600 when it does not exist.
 func OpenObjectStore(ctx context.Context, path string) (*ObjectStore, error) {
-	db, err := open(ctx, path, objectMigrations, true)
+	db, err := open(ctx, path, objectMigrations, secureDeleteOn)
 	if err != nil {
 		return nil, err
 	}

@@ -51,13 +51,13 @@ func (db *DB) EraseOwner(ctx context.Context, owner, systemOwner string) (Erased
 	}
 	var n Erased
 	err := db.write(ctx, func(ctx context.Context, tx *statements) error {
-		// secure_delete is a setting of the connection, so it is switched
-		// off again for the other callers of the shared transaction.
+		// secure_delete is a setting of the connection, so it is set back
+		// to FAST for the other callers of the shared transaction.
 		if _, err := tx.ExecContext(ctx, "PRAGMA secure_delete = 1"); err != nil {
 			return err
 		}
 		err := eraseRows(ctx, tx, owner, systemOwner, &n)
-		if _, offErr := tx.ExecContext(ctx, "PRAGMA secure_delete = 0"); err == nil {
+		if _, offErr := tx.ExecContext(ctx, "PRAGMA secure_delete = "+secureDeleteFast); err == nil {
 			err = offErr
 		}
 		return err
@@ -106,4 +106,14 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 		return fmt.Errorf("sqlite: checkpoint: %w", err)
 	}
 	return nil
+}
+
+// Empty reports whether the database holds no item and no user.
+func (db *DB) Empty(ctx context.Context) (bool, error) {
+	var found bool
+	const q = `SELECT EXISTS (SELECT 1 FROM items) OR EXISTS (SELECT 1 FROM users)`
+	if err := db.read.QueryRowContext(ctx, q).Scan(&found); err != nil {
+		return false, fmt.Errorf("sqlite: empty: %w", err)
+	}
+	return !found, nil
 }

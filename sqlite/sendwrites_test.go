@@ -1,6 +1,10 @@
 package sqlite_test
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -53,5 +57,36 @@ func TestSendWithWritesFailedConditionSendsNothing(t *testing.T) {
 	}
 	if visible+inFlight != 0 {
 		t.Errorf("queue depth after a failed condition: got %d, want 0", visible+inFlight)
+	}
+}
+
+func TestDeletedKeyLeavesNoTrace(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "whispersync.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "outbox-key-that-must-vanish"
+	for i := range 50 {
+		item := whispersync.Item{Owner: "_system", Key: fmt.Sprintf("%s-%02d", key, i), Attrs: map[string]string{"created": "now"}}
+		if err := db.Tables().PutItem(ctx, "outbox", item, whispersync.Always); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		if err := db.Tables().DeleteItem(ctx, "outbox", "_system", fmt.Sprintf("%s-%02d", key, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte(key)); n > 0 {
+		t.Errorf("database file still holds the deleted key %d times", n)
 	}
 }

@@ -50,7 +50,7 @@ func runCheck(ctx context.Context, m *Main, args []string) error {
 	fs.IntVar(&f.daily, "daily-quota", ratelimit.DefaultPrincipal.Daily, "serve's --daily-quota")
 	fs.Float64Var(&f.anonRate, "ip-rate", ratelimit.DefaultAnonymous.Rate, "serve's --ip-rate")
 	fs.IntVar(&f.anonBurst, "ip-burst", ratelimit.DefaultAnonymous.Burst, "serve's --ip-burst")
-	fs.StringVar(&f.backupDir, "backup-dir", m.Getenv("WHISPERSYNC_BACKUP_DIR"), "the backup location (env WHISPERSYNC_BACKUP_DIR)")
+	fs.StringVar(&f.backupDir, "backup-dir", m.Getenv("WHISPERSYNC_BACKUP_DIR"), "the backup location (env WHISPERSYNC_BACKUP_DIR; default DATADIR-backups)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -119,9 +119,11 @@ func (m *Main) gatherFacts(ctx context.Context, f checkFlags) *check.Facts {
 			facts.Audit.Problem = report.Problem.String()
 		}
 	}
-	if f.backupDir != "" {
-		facts.Backup = backupFacts(f.backupDir)
+	backupDir := f.backupDir
+	if backupDir == "" {
+		backupDir = app.DefaultBackupDir(m.DataDir)
 	}
+	facts.Backup = backupFacts(backupDir)
 
 	a, err := m.open(ctx)
 	if err != nil {

@@ -551,3 +551,29 @@ func TestCheckFailsNotifierWithMissingSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckFindsBackupInDefaultLocation(t *testing.T) {
+	env := testEnv(t)
+	delete(env, "WHISPERSYNC_BACKUP_DIR")
+	if code, _, stderr := run(t, env, "backup", "create"); code != 0 {
+		t.Fatalf("backup create: exit %d, stderr %s", code, stderr)
+	}
+	_, stdout, _ := run(t, env, "check", "--json")
+	var results []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, stdout)
+	}
+	found := false
+	for _, r := range results {
+		found = found || r.ID == "backup.schedule"
+		if r.ID == "backup.schedule" && r.Status != "pass" {
+			t.Errorf("backup check after a backup in the default location: got %q, want pass", r.Status)
+		}
+	}
+	if !found {
+		t.Error("check --json has no backup.schedule result")
+	}
+}
