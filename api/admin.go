@@ -84,7 +84,7 @@ func viewToken(t *whispersync.Token) tokenView {
 	return tokenView{ID: t.ID, Name: t.Name, Scopes: t.Scopes, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, LastUsed: t.LastUsed}
 }
 
-const tokenBodyHint = `send {"name": "laptop", "scopes": ["memos:read", "memos:write"], "expires": "720h"}`
+const tokenBodyHint = `send {"name": "laptop", "scopes": ["memos:read", "memos:write"], "expires": "720h"}` // #nosec G101 -- an example request body, no credential
 
 // readTokenRequest reads the body of the token creation route. An empty
 // body takes every default.
@@ -150,7 +150,7 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tokens, err := s.app.Accounts.ListTokens(r.Context(), user.ID)
+	tokens, err := s.app.ListTokens(r.Context(), s.actor(r), user)
 	if err != nil {
 		s.error(w, r, err)
 		return

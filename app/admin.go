@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/internal/ids"
@@ -60,6 +63,38 @@ func (a *App) audit(ctx context.Context, actor pipeline.Actor, action, resource 
 	return nil
 }
 
+// auditFailure records that an action already audited as attempted did not
+// take place, with the error's code, so the trail does not show a refused
+// request as done. A failure to write it is logged: the caller is already
+// returning the action's own error.
+func (a *App) auditFailure(ctx context.Context, actor pipeline.Actor, action, resource string, cause error) {
+	err := a.Audit.Append(ctx, whispersync.AuditEvent{
+		Time: time.Now().UTC(), Principal: actor.Principal, Source: actor.Source, RequestID: actor.RequestID,
+		Action: action, Resource: resource, Outcome: whispersync.OutcomeFailure,
+		Detail: map[string]string{"error": whispersync.ErrorCode(cause)},
+	})
+	if err != nil {
+		a.Logger.Error("audit failed action failed", "action", action, "request_id", actor.RequestID, "err", err)
+	}
+}
+
+// maxTokenName bounds a token's name, which lists print on terminals.
+const maxTokenName = 128
+
+// checkTokenName rejects names that are too long or hold control
+// characters, which `tokens list` would print raw to a terminal.
+func checkTokenName(name string) error {
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxTokenName {
+		return whispersync.Errorf(whispersync.EINVALID, "invalid token name: use valid UTF-8 of at most %d characters", maxTokenName)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return whispersync.Errorf(whispersync.EINVALID, "invalid token name %q: it contains the control character %U; use printable characters only", name, r)
+		}
+	}
+	return nil
+}
+
 // tokenPrefix starts every API token, so secret scanners can recognize a
 // leaked one.
 const tokenPrefix = "wst_"
@@ -67,6 +102,9 @@ const tokenPrefix = "wst_"
 // CreateToken makes an API token for user and returns its secret, which is
 // stored only as a SHA-256 hash and cannot be shown again.
 func (a *App) CreateToken(ctx context.Context, actor pipeline.Actor, user *whispersync.User, name string, scopes []string, ttl time.Duration) (string, *whispersync.Token, error) {
+	if err := checkTokenName(name); err != nil {
+		return "", nil, err
+	}
 	for _, s := range scopes {
 		switch s {
 		case whispersync.ScopeMemosRead, whispersync.ScopeMemosWrite, whispersync.ScopeAdmin:
@@ -74,6 +112,7 @@ func (a *App) CreateToken(ctx context.Context, actor pipeline.Actor, user *whisp
 			return "", nil, whispersync.Errorf(whispersync.EINVALID, "unknown scope %q: use memos:read, memos:write or admin", s)
 		}
 	}
+	scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", nil, fmt.Errorf("app: token randomness: %w", err)
@@ -89,9 +128,19 @@ func (a *App) CreateToken(ctx context.Context, actor pipeline.Actor, user *whisp
 		return "", nil, err
 	}
 	if err := a.Accounts.CreateToken(ctx, t); err != nil {
+		a.auditFailure(ctx, actor, "token.create", "token:"+t.ID, err)
 		return "", nil, fmt.Errorf("app: store token: %w", err)
 	}
 	return secret, t, nil
+}
+
+// ListTokens returns the metadata of user's tokens, revoked and expired
+// ones included, and audits the read.
+func (a *App) ListTokens(ctx context.Context, actor pipeline.Actor, user *whispersync.User) ([]*whispersync.Token, error) {
+	if err := a.audit(ctx, actor, "token.list", "user:"+user.ID); err != nil {
+		return nil, err
+	}
+	return a.Accounts.ListTokens(ctx, user.ID)
 }
 
 // RevokeToken revokes one of user's tokens.

@@ -113,7 +113,11 @@ func (a *App) CreateBackup(ctx context.Context, actor pipeline.Actor, progress B
 	if err := a.audit(ctx, actor, "backup.create", "backup:"+a.ops.backups.Dir()); err != nil {
 		return nil, err
 	}
-	return a.ops.backups.Create(ctx, a.DB, a.Objects, progress)
+	m, err := a.ops.backups.Create(ctx, a.DB, a.Objects, progress)
+	if err != nil {
+		a.auditFailure(ctx, actor, "backup.create", "backup:"+a.ops.backups.Dir(), err)
+	}
+	return m, err
 }
 
 // ListBackups lists the backups of both tiers, newest first.

@@ -44,7 +44,9 @@ func TestOpenRejectsObjectFolderLayout(t *testing.T) {
 
 func TestOpenRejectsUnfinishedRestore(t *testing.T) {
 	d := newDirs(t)
-	openApp(t, d).Close()
+	if err := openApp(t, d).Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(d.data, backup.IncompleteMarker), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func runTokens(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintln(m.Stdout, secret)
 		return nil
 	case "list":
-		tokens, err := a.Accounts.ListTokens(ctx, user.ID)
+		tokens, err := a.ListTokens(ctx, m.operator(), user)
 		if err != nil {
 			return err
 		}
