@@ -227,8 +227,13 @@ func (a *App) User(ctx context.Context, name string, create bool) (*whispersync.
 	return u, true, nil
 }
 
-// Recover queues again the memos whose message a crash may have lost.
+// Recover queues again the memos whose message a crash may have lost, and
+// removes the objects of memos a crash kept from being recorded. It must
+// run before any submit, as serve and process call it at start-up.
 func (a *App) Recover(ctx context.Context) error {
+	if _, err := a.Pipeline.SweepOrphans(ctx); err != nil {
+		return err
+	}
 	_, err := a.Pipeline.Recover(ctx, 0)
 	return err
 }

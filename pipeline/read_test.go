@@ -100,3 +100,42 @@ func TestGetMemosAuditsEachRead(t *testing.T) {
 		t.Errorf("bob reads alice's memos in a batch: got %v, want not found", err)
 	}
 }
+
+func TestSweepOrphansKeepsRecordedMemos(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	kept := e.submit(t, "u_alice", workMemo).MemoID
+	rejected := e.submit(t, "u_alice", "not valid ${x}").MemoID
+	orphan, err := e.objects.PutObject(ctx, "transcripts/u_alice/m_orphan", []byte("sealed"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := e.p.SweepOrphans(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("orphans removed: got %d, want 1", n)
+	}
+	if _, err := e.objects.GetObject(ctx, "transcripts/u_alice/m_orphan", orphan.VersionID); !whispersync.IsNotFound(err) {
+		t.Errorf("orphan after the sweep: got %v, want not found", err)
+	}
+	for _, key := range []string{"transcripts/u_alice/" + kept, "quarantine/u_alice/" + rejected} {
+		if _, err := e.objects.GetObject(ctx, key, ""); err != nil {
+			t.Errorf("object of a recorded memo %s after the sweep: %v", key, err)
+		}
+	}
+	removals := 0
+	if err := audit.Read(filepath.Join(e.dir, "audit"), func(en audit.Entry) error {
+		if en.Action == "object.orphan.remove" {
+			removals++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if removals != 1 {
+		t.Errorf("audited removals: got %d, want 1", removals)
+	}
+}

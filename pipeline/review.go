@@ -177,3 +177,56 @@ func (p *Pipeline) Recover(ctx context.Context, minAge time.Duration) (int, erro
 	p.log.Info("queued unfinished memos again", "count", len(bodies))
 	return len(bodies), nil
 }
+
+// SweepOrphans removes the object versions of transcripts and quarantined
+// input whose memo was never recorded: a process killed between writing
+// the object and committing the memo leaves one behind, which no read
+// reaches but exports and backups would carry. It must run while no submit
+// is in flight, as at start-up before work is accepted, and returns how
+// many versions it removed. Each removal is audited.
+func (p *Pipeline) SweepOrphans(ctx context.Context) (int, error) {
+	var orphans []whispersync.ObjectVersion
+	for _, kind := range []string{kindTranscript, kindQuarantine} {
+		versions, err := p.privateObjects.ListObjectVersions(ctx, kind+"/")
+		if err != nil {
+			return 0, fmt.Errorf("pipeline: list %s: %w", kind, err)
+		}
+		known := map[string]bool{}
+		for _, v := range versions {
+			parts := strings.Split(v.Key, "/")
+			if len(parts) != 3 {
+				continue
+			}
+			exists, seen := known[v.Key]
+			if !seen {
+				_, err := p.tables.GetItem(ctx, tableMemos, parts[1], parts[2])
+				if err != nil && !whispersync.IsNotFound(err) {
+					return 0, fmt.Errorf("pipeline: look up memo of %s: %w", v.Key, err)
+				}
+				exists = err == nil
+				known[v.Key] = exists
+			}
+			if !exists {
+				orphans = append(orphans, v)
+			}
+		}
+	}
+	if len(orphans) == 0 {
+		return 0, nil
+	}
+
+	events := make([]whispersync.AuditEvent, len(orphans))
+	for i, v := range orphans {
+		events[i] = whispersync.AuditEvent{Action: "object.orphan.remove", Resource: "object:" + v.Key, Detail: map[string]string{"version": v.VersionID}}
+	}
+	if err := p.audit(ctx, Actor{Principal: "system:recover", Source: "startup"}, events...); err != nil {
+		return 0, err
+	}
+	for i, v := range orphans {
+		if _, err := p.privateObjects.DeleteObject(ctx, v.Key, v.VersionID); err != nil {
+			return i, fmt.Errorf("pipeline: remove orphaned %s: %w", v.Key, err)
+		}
+	}
+	p.log.Info("removed orphaned objects", "count", len(orphans))
+	return len(orphans), nil
+}

@@ -152,7 +152,7 @@ func processFiles(ctx context.Context, m *Main, a *app.App, owner string, files 
 
 	// Memos that an earlier run stored but never queued, because it was
 	// killed in between, are queued again first.
-	if _, err := a.Pipeline.Recover(ctx, 0); err != nil {
+	if err := a.Recover(ctx); err != nil {
 		return nil, err
 	}
 
