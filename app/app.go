@@ -74,10 +74,10 @@ type App struct {
 	response respond.Config
 }
 
-// Open opens or creates the data directory and key file named by cfg. The
-// first Open of a process also raises GOMAXPROCS by one for each goroutine
+// Open opens or creates the data directory and key file named by cfg. It
+// also sets GOMAXPROCS to the runtime's default plus one for each goroutine
 // that mostly waits in fsync, unless the GOMAXPROCS environment variable is
-// set.
+// set (see TuneProcs).
 func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" || cfg.KeyFile == "" {
 		return nil, errors.New("app: the data directory and the key file must both be set")
