@@ -29,10 +29,12 @@ const (
 	maxTagValueLength = 256
 )
 
-// Record formats. A record is the line "MAGIC HEX LENGTH\n" followed by a
-// JSON document of LENGTH bytes whose SHA-256 is HEX. A version file is a
-// record followed by the body, and a tags file is a record alone. The magic
-// names the format version.
+// Record formats of exported versions. A record is the line
+// "MAGIC HEX LENGTH\n" followed by a JSON document of LENGTH bytes whose
+// SHA-256 is HEX. An exported version is a version record followed by the
+// body. A tags record, which backups made by the earlier file layout carry
+// for versions whose tags were replaced, is a record alone. The magic names
+// the format version.
 const (
 	versionMagic = "wsversion1"
 	tagsMagic    = "wstags1"
@@ -42,8 +44,8 @@ const (
 	maxRecordLength = 64 << 10
 )
 
-// versionMeta is the header of a version file: the metadata of one version or
-// delete marker.
+// versionMeta is the metadata of one version or delete marker, as stored in
+// a row and in the header of an exported version.
 type versionMeta struct {
 	Key          string            `json:"key"`
 	VersionID    string            `json:"version_id"`
@@ -54,7 +56,7 @@ type versionMeta struct {
 	Tags         map[string]string `json:"tags,omitempty"`
 }
 
-// tagSet is the content of a tags file, which replaces the tags in the
+// tagSet is the content of a tags record, which replaces the tags in the
 // header of its version.
 type tagSet struct {
 	Key       string            `json:"key"`
