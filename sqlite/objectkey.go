@@ -12,9 +12,8 @@ import (
 const MaxKeyLength = 1024
 
 // MaxKeyElementLength is the maximum length of one element of an object key
-// in bytes. Each element names a folder or starts the names of a key's
-// files, and common file systems, ext4 and XFS among them, limit a file name
-// to 255 bytes.
+// in bytes. It keeps every key exportable to a folder layout, since common
+// file systems, ext4 and XFS among them, limit a file name to 255 bytes.
 const MaxKeyElementLength = 255
 
 // Rules that CheckKey reports in whispersync.Error.Rule.
@@ -39,11 +38,9 @@ const (
 // A valid key is a relative slash-separated path of at most MaxKeyLength
 // bytes. Its elements are not empty, not "." or "..", at most
 // MaxKeyElementLength bytes long, and contain only ASCII letters, digits and
-// the characters '.', '_', '=' and '-'. Because of that
-// character set, a valid key cannot spell a path outside the store in any
-// encoding: it has no '%', '\\', NUL or non-ASCII byte. Nor can an element
-// contain the '@' that separates a key from the version id in a file name,
-// the '~' of a temp file or the '#' of a hashed file name stem.
+// the characters '.', '_', '=' and '-'. Because of that character set, a
+// valid key cannot spell a path outside a folder in any encoding, should
+// it ever name a file: it has no '%', '\\', NUL or non-ASCII byte.
 func CheckKey(key string) error {
 	switch {
 	case key == "":
