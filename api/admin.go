@@ -164,7 +164,16 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 
 // handleCreateBackup backs up the data directory now, as `whispersync
 // backup create` does, while serve keeps serving.
+// backupWriteTimeout replaces the server's write timeout for a backup
+// request, which takes as long as copying the data directory does.
+const backupWriteTimeout = 2 * time.Hour
+
 func (s *Server) handleCreateBackup(w http.ResponseWriter, r *http.Request) {
+	// Without this the server's write timeout of 30 seconds would drop
+	// the answer to a backup that took longer, though it completed.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(backupWriteTimeout)); err != nil {
+		s.log.Warn("extend the write deadline of a backup request failed", "request_id", s.actor(r).RequestID, "err", err)
+	}
 	m, err := s.app.CreateBackup(r.Context(), s.actor(r), nil)
 	if err != nil {
 		s.error(w, r, err)
