@@ -4,21 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/whispersync/whispersync/extract"
+	"github.com/whispersync/whispersync/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const goldenFile = "testdata/golden.json"
 
@@ -71,7 +67,11 @@ func docFacts(text string) facts {
 // held-out memos and the fuzz seeds in testdata.
 func goldenTexts(t testing.TB) map[string]string {
 	t.Helper()
-	texts := corpusTexts(t)
+	names, corpus := golden.Corpus(t, corpusDir)
+	texts := make(map[string]string, len(names))
+	for i, name := range names {
+		texts[name] = corpus[i]
+	}
 	for _, m := range heldOutMemos {
 		texts["heldout/"+m.name] = m.text
 	}
@@ -100,28 +100,6 @@ func goldenTexts(t testing.TB) map[string]string {
 	return texts
 }
 
-// corpusTexts returns every transcript of the development corpus by file
-// name.
-func corpusTexts(t testing.TB) map[string]string {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(corpusDir, "*.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) == 0 {
-		t.Fatalf("no transcripts found in %s", corpusDir)
-	}
-	texts := make(map[string]string, len(paths))
-	for _, path := range paths {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("read transcript: %v", err)
-		}
-		texts[filepath.Base(path)] = string(data)
-	}
-	return texts
-}
-
 // TestFactsMatchGolden compares everything extracted from each text with
 // the committed golden file, so that no change of output goes unnoticed.
 // Run with -update after an intended change.
@@ -135,43 +113,7 @@ func TestFactsMatchGolden(t *testing.T) {
 		got[name] = packageFacts
 	}
 
-	data, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = append(data, '\n')
-	if *update {
-		if err := os.WriteFile(goldenFile, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-
-	want, err := os.ReadFile(goldenFile)
-	if err != nil {
-		t.Fatalf("read golden file: %v", err)
-	}
-	if !bytes.Equal(data, want) {
-		reportChanges(t, got, want)
-	}
-}
-
-// reportChanges names each text whose facts differ from the golden file,
-// with both versions.
-func reportChanges(t *testing.T, got map[string]facts, golden []byte) {
-	t.Helper()
-	var want map[string]facts
-	if err := json.Unmarshal(golden, &want); err != nil {
-		t.Fatalf("parse golden file %s: %v", goldenFile, err)
-	}
-	for _, name := range slices.Sorted(maps.Keys(got)) {
-		if !sameJSON(t, got[name], want[name]) {
-			gotJSON, _ := json.Marshal(got[name])
-			wantJSON, _ := json.Marshal(want[name])
-			t.Errorf("%s:\n got %s\nwant %s", name, gotJSON, wantJSON)
-		}
-	}
-	t.Errorf("output differs from %s; if the change is intended, rerun with -update and review the diff", goldenFile)
+	golden.Compare(t, goldenFile, got)
 }
 
 // sameJSON reports whether two values encode to the same JSON.
@@ -191,22 +133,13 @@ func sameJSON(t testing.TB, first, second any) bool {
 // BenchmarkPeopleCorpus runs People once on every development transcript
 // per operation.
 func BenchmarkPeopleCorpus(b *testing.B) {
-	texts := sortedTexts(corpusTexts(b))
+	_, texts := golden.Corpus(b, corpusDir)
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, text := range texts {
 			extract.People(text)
 		}
 	}
-}
-
-// sortedTexts returns the texts in the order of their names.
-func sortedTexts(texts map[string]string) []string {
-	var out []string
-	for _, name := range slices.Sorted(maps.Keys(texts)) {
-		out = append(out, texts[name])
-	}
-	return out
 }
 
 // TestConcurrentCallsMatchGolden runs the package functions on every
@@ -240,7 +173,7 @@ func TestConcurrentCallsMatchGolden(t *testing.T) {
 // TestReleasedDocKeepsResults checks that the results of a Doc stay the
 // same once its memory serves another Doc.
 func TestReleasedDocKeepsResults(t *testing.T) {
-	texts := sortedTexts(corpusTexts(t))
+	_, texts := golden.Corpus(t, corpusDir)
 	first := extract.Parse(texts[0])
 	people, places, terms, items := first.People(), first.Places(), first.Terms(), first.ActionItems()
 	before := fmt.Sprint(people, places, terms, items)
