@@ -53,9 +53,16 @@ func (a *App) Redrive(ctx context.Context, actor pipeline.Actor, ids ...string) 
 }
 
 func (a *App) audit(ctx context.Context, actor pipeline.Actor, action, resource string) error {
+	return a.auditWith(ctx, actor, action, resource, nil)
+}
+
+// auditWith records a successful action with its details. It fails with
+// EUNAVAILABLE when the audit log cannot be written, and the caller must
+// then not carry out the action.
+func (a *App) auditWith(ctx context.Context, actor pipeline.Actor, action, resource string, detail map[string]string) error {
 	err := a.Audit.Append(ctx, whispersync.AuditEvent{
 		Time: time.Now().UTC(), Principal: actor.Principal, Source: actor.Source, RequestID: actor.RequestID,
-		Action: action, Resource: resource, Outcome: whispersync.OutcomeSuccess,
+		Action: action, Resource: resource, Outcome: whispersync.OutcomeSuccess, Detail: detail,
 	})
 	if err != nil {
 		return &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: "the audit trail cannot be written, so the operation was not carried out: the operator must check the audit folder", Err: err}

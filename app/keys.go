@@ -203,7 +203,7 @@ func (a *App) SetKeyPolicy(ctx context.Context, actor pipeline.Actor, p KeyPolic
 	if p.KEKRotation > 0 && p.KEKRotation < time.Hour || p.DataKeyRotation > 0 && p.DataKeyRotation < time.Hour {
 		return whispersync.Errorf(whispersync.EINVALID, "rotation periods under an hour (got %s and %s) would rotate on every check: use at least 1h", p.KEKRotation, p.DataKeyRotation)
 	}
-	if err := a.auditKey(ctx, actor, "key.policy", "keys", map[string]string{"kek_rotation": p.KEKRotation.String(), "data_key_rotation": p.DataKeyRotation.String()}); err != nil {
+	if err := a.auditWith(ctx, actor, "key.policy", "keys", map[string]string{"kek_rotation": p.KEKRotation.String(), "data_key_rotation": p.DataKeyRotation.String()}); err != nil {
 		return err
 	}
 	if err := a.saveState(ctx, "policy", p, nil); err != nil {
@@ -226,7 +226,7 @@ func (a *App) RewrapJob(ctx context.Context) (RewrapJob, error) {
 func (a *App) RotateKEK(ctx context.Context, actor pipeline.Actor, progress func(seal.RewrapProgress)) (RewrapJob, error) {
 	a.keys.rotating.Lock()
 	defer a.keys.rotating.Unlock()
-	if err := a.auditKey(ctx, actor, "key.rotate", "keys", map[string]string{"from_version": strconv.Itoa(a.Keyring.CurrentVersion())}); err != nil {
+	if err := a.auditWith(ctx, actor, "key.rotate", "keys", map[string]string{"from_version": strconv.Itoa(a.Keyring.CurrentVersion())}); err != nil {
 		return RewrapJob{}, err
 	}
 	v, err := a.Keyring.Rotate()
@@ -252,7 +252,7 @@ func (a *App) ResumeRewrap(ctx context.Context, actor pipeline.Actor, progress f
 	if err == nil && job.State == "done" && job.Target >= a.Keyring.CurrentVersion() {
 		return job, nil
 	}
-	if err := a.auditKey(ctx, actor, "key.rewrap", "keys", map[string]string{"target_version": strconv.Itoa(a.Keyring.CurrentVersion())}); err != nil {
+	if err := a.auditWith(ctx, actor, "key.rewrap", "keys", map[string]string{"target_version": strconv.Itoa(a.Keyring.CurrentVersion())}); err != nil {
 		return RewrapJob{}, err
 	}
 	return a.rewrap(ctx, actor, progress)
@@ -305,7 +305,7 @@ func (a *App) rewrap(ctx context.Context, actor pipeline.Actor, progress func(se
 	if err := a.saveState(ctx, "rewrap", job, map[string]string{"state": job.State, "target_version": strconv.Itoa(job.Target)}); err != nil {
 		return job, err
 	}
-	if err := a.auditKey(ctx, actor, "key.rewrap.done", "keys", map[string]string{"target_version": strconv.Itoa(job.Target), "rewrapped": strconv.Itoa(p.Rewrapped)}); err != nil {
+	if err := a.auditWith(ctx, actor, "key.rewrap.done", "keys", map[string]string{"target_version": strconv.Itoa(job.Target), "rewrapped": strconv.Itoa(p.Rewrapped)}); err != nil {
 		return job, err
 	}
 	return job, nil
@@ -357,7 +357,7 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 		}
 	}
 
-	if err := a.auditKey(ctx, actor, "key.retire", resource, nil); err != nil {
+	if err := a.auditWith(ctx, actor, "key.retire", resource, nil); err != nil {
 		return err
 	}
 	if err := a.Keyring.Retire(version); err != nil {
@@ -378,7 +378,7 @@ func describeOwners(d seal.KeyDependents) string {
 // ShredUser destroys every data key of user, so every object version and
 // item sealed for the user, backups included, can no longer be opened.
 func (a *App) ShredUser(ctx context.Context, actor pipeline.Actor, user *whispersync.User) error {
-	if err := a.auditKey(ctx, actor, "key.shred", "user:"+user.ID, nil); err != nil {
+	if err := a.auditWith(ctx, actor, "key.shred", "user:"+user.ID, nil); err != nil {
 		return err
 	}
 	return a.Sealer.ShredUser(ctx, user.ID)
@@ -414,7 +414,7 @@ type KeyStatus struct {
 // KeyStatus reports versions, what depends on each, the policy and the
 // counters.
 func (a *App) KeyStatus(ctx context.Context, actor pipeline.Actor) (KeyStatus, error) {
-	if err := a.auditKey(ctx, actor, "key.status", "keys", nil); err != nil {
+	if err := a.auditWith(ctx, actor, "key.status", "keys", nil); err != nil {
 		return KeyStatus{}, err
 	}
 	if err := a.Keyring.Refresh(); err != nil {
@@ -572,17 +572,6 @@ func (a *App) checkKeySchedule(ctx context.Context) {
 	} else if len(res.Rotated)+len(res.Notified) > 0 {
 		log.Info("secret rotations", "rotated", len(res.Rotated), "notified", len(res.Notified), "overdue", res.Overdue)
 	}
-}
-
-func (a *App) auditKey(ctx context.Context, actor pipeline.Actor, action, resource string, detail map[string]string) error {
-	err := a.Audit.Append(ctx, whispersync.AuditEvent{
-		Time: time.Now().UTC(), Principal: actor.Principal, Source: actor.Source, RequestID: actor.RequestID,
-		Action: action, Resource: resource, Outcome: whispersync.OutcomeSuccess, Detail: detail,
-	})
-	if err != nil {
-		return &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: "the audit trail cannot be written, so the operation was not carried out: the operator must check the audit folder", Err: err}
-	}
-	return nil
 }
 
 // keyStateIdentity binds a sealed key state item to its key.
