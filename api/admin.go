@@ -169,8 +169,8 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 const backupWriteTimeout = 2 * time.Hour
 
 func (s *Server) handleCreateBackup(w http.ResponseWriter, r *http.Request) {
-	// Without this the server's write timeout of 30 seconds would drop
-	// the answer to a backup that took longer, though it completed.
+	// Without this, the server's 30-second write timeout would drop the
+	// response to a backup that took longer, although the backup completed.
 	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(backupWriteTimeout)); err != nil {
 		s.log.Warn("extend the write deadline of a backup request failed", "request_id", s.actor(r).RequestID, "err", err)
 	}

@@ -25,7 +25,7 @@ func lockDataDir(dir string) (*os.File, error) {
 	}
 	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
-		_ = f.Close() // the lock was not taken, so nothing is lost
+		_ = f.Close() // nothing was written and no lock was taken, so a close error changes nothing
 		return nil, &whispersync.Error{
 			Code:    whispersync.EUNAVAILABLE,
 			Message: fmt.Sprintf("data directory %s is in use by another whispersync process, such as serve or process: wait for it to finish or stop it; while serve runs, use the admin API with an admin token instead: POST or GET /v1/admin/users/NAME/tokens to create or list tokens, POST /v1/admin/backups to back up", dir),
@@ -33,7 +33,7 @@ func lockDataDir(dir string) (*os.File, error) {
 		}
 	}
 	if err != nil {
-		_ = f.Close() // the lock was not taken, so nothing is lost
+		_ = f.Close() // nothing was written and no lock was taken, so a close error changes nothing
 		return nil, fmt.Errorf("app: lock data directory %s: %w", name, err)
 	}
 	return f, nil

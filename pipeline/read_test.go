@@ -104,7 +104,7 @@ func TestGetMemosAuditsEachRead(t *testing.T) {
 func TestSweepOrphansKeepsRecordedMemos(t *testing.T) {
 	e := newEnv(t, options{})
 	ctx := context.Background()
-	kept := e.submit(t, "u_alice", workMemo).MemoID
+	recorded := e.submit(t, "u_alice", workMemo).MemoID
 	rejected := e.submit(t, "u_alice", "not valid ${x}").MemoID
 	orphan, err := e.objects.PutObject(ctx, "transcripts/u_alice/m_orphan", []byte("sealed"), nil)
 	if err != nil {
@@ -121,7 +121,7 @@ func TestSweepOrphansKeepsRecordedMemos(t *testing.T) {
 	if _, err := e.objects.GetObject(ctx, "transcripts/u_alice/m_orphan", orphan.VersionID); !whispersync.IsNotFound(err) {
 		t.Errorf("orphan after the sweep: got %v, want not found", err)
 	}
-	for _, key := range []string{"transcripts/u_alice/" + kept, "quarantine/u_alice/" + rejected} {
+	for _, key := range []string{"transcripts/u_alice/" + recorded, "quarantine/u_alice/" + rejected} {
 		if _, err := e.objects.GetObject(ctx, key, ""); err != nil {
 			t.Errorf("object of a recorded memo %s after the sweep: %v", key, err)
 		}
