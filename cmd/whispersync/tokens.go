@@ -18,7 +18,7 @@ func runTokens(ctx context.Context, m *Main, args []string) error {
 	userName := fs.String("user", defaultUser(m.Getenv), "the token's user (env WHISPERSYNC_USER); created on first use")
 	scope := fs.String("scope", "memos:read,memos:write", "comma-separated scopes: memos:read, memos:write, admin")
 	expires := fs.Duration("expires", 0, "lifetime, such as 720h (default: no expiry)")
-	name := fs.String("name", "", "a label to recognize the token by")
+	name := fs.String("name", "", "a label to recognize the token by: printable characters, at most 128")
 	asJSON := fs.Bool("json", false, "list: print JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
