@@ -6,15 +6,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/api"
 	"github.com/whispersync/whispersync/ratelimit"
+	"github.com/whispersync/whispersync/sqlite"
 )
 
 // benchConnections is the number of client connections of the load runs.
@@ -91,10 +95,18 @@ func load(tb testing.TB, base *http.Client, warmup string, n, conns int, newRequ
 
 // BenchmarkUploadHTTPS measures authenticated HTTPS uploads through the
 // whole edge (filter, CORS, token lookup, rate limit, scope) and intake
-// (validation, sealing, object write, queue send) at 64 connections, next
-// to a bare TLS handler that only reads the body and to the edge alone, in
-// the same run. b.N is the number of requests of each; run with
-// -benchtime=10000x.
+// (validation, sealing, object write, queue send) at 64 connections, in
+// the same run as three baselines:
+//
+//   - bare: a TLS handler that only reads the body and responds;
+//   - floor: the bare handler plus one durable SQLite insert of the body,
+//     through the same group commit and settings as the product's store,
+//     and nothing else: the least any upload that is durable before its
+//     answer can cost;
+//   - edge: GET /v1/session, the whole edge and authentication without
+//     the pipeline.
+//
+// b.N is the number of requests of each; run with -benchtime=10000x.
 func BenchmarkUploadHTTPS(b *testing.B) {
 	h := newHarness(b, api.Options{Principal: ratelimit.Config{Rate: 1e9, Burst: 1 << 30}})
 	tokens := make([]string, benchConnections)
@@ -123,6 +135,31 @@ func BenchmarkUploadHTTPS(b *testing.B) {
 	bare.StartTLS()
 	defer bare.Close()
 
+	floorDB, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "floor.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer floorDB.Close()
+	floorTables := floorDB.Tables()
+	var floorSeq atomic.Int64
+	floor := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			item := whispersync.Item{Owner: "floor", Key: strconv.FormatInt(floorSeq.Add(1), 10), Attrs: map[string]string{"body": string(body)}}
+			err = floorTables.PutItem(r.Context(), "memos", item, whispersync.IfAbsent)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, `{"memo_id":"m_x","status":"queued"}`)
+	}))
+	floor.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	floor.StartTLS()
+	defer floor.Close()
+
 	// GET /v1/session passes the whole edge and authentication but reads
 	// no memo, so it isolates the edge's cost from the pipeline's.
 	edge := func(conn, seq int) *http.Request {
@@ -133,6 +170,7 @@ func BenchmarkUploadHTTPS(b *testing.B) {
 
 	b.ResetTimer()
 	bareRes := load(b, bare.Client(), bare.URL+"/healthz", b.N, benchConnections, upload(bare.URL, false))
+	floorRes := load(b, floor.Client(), floor.URL+"/healthz", b.N, benchConnections, upload(floor.URL, false))
 	apiRes := load(b, h.client, h.ts.URL+"/healthz", b.N, benchConnections, upload(h.ts.URL, true))
 	edgeRes := load(b, h.client, h.ts.URL+"/healthz", b.N, benchConnections, edge)
 	b.StopTimer()
@@ -140,12 +178,18 @@ func BenchmarkUploadHTTPS(b *testing.B) {
 	if apiRes.statuses[http.StatusAccepted] != b.N {
 		b.Fatalf("API statuses: got %v, want %d × 202", apiRes.statuses, b.N)
 	}
+	if floorRes.statuses[http.StatusAccepted] != b.N {
+		b.Fatalf("floor statuses: got %v, want %d × 202", floorRes.statuses, b.N)
+	}
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(apiRes.rate(), "api_req/s")
 	b.ReportMetric(float64(apiRes.p99().Microseconds())/1000, "api_p99_ms")
 	b.ReportMetric(bareRes.rate(), "bare_req/s")
 	b.ReportMetric(float64(bareRes.p99().Microseconds())/1000, "bare_p99_ms")
 	b.ReportMetric(apiRes.rate()/bareRes.rate(), "api/bare")
+	b.ReportMetric(floorRes.rate(), "floor_req/s")
+	b.ReportMetric(floorRes.rate()/bareRes.rate(), "floor/bare")
+	b.ReportMetric(apiRes.rate()/floorRes.rate(), "api/floor")
 	b.ReportMetric(edgeRes.rate(), "edge_req/s")
 	b.ReportMetric(float64(edgeRes.p99().Microseconds())/1000, "edge_p99_ms")
 	b.ReportMetric(edgeRes.rate()/bareRes.rate(), "edge/bare")
