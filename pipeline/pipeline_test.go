@@ -199,6 +199,39 @@ func TestSubmitProcessesWorkMemo(t *testing.T) {
 	}
 }
 
+// TestOutboxOnlyWithoutOneCommit checks that a memo gets an outbox item
+// when its rows and its message commit apart, and none when they commit
+// together, and that processing leaves the outbox empty.
+func TestOutboxOnlyWithoutOneCommit(t *testing.T) {
+	for _, oneCommit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one commit %v", oneCommit), func(t *testing.T) {
+			e := newEnv(t, options{oneCommit: oneCommit})
+			ctx := context.Background()
+			outbox := func() int {
+				items, err := e.db.Tables().Query(ctx, whispersync.Query{Table: "outbox", Owner: "_system"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(items)
+			}
+
+			e.submit(t, "u_alice", workMemo)
+			want := 1
+			if oneCommit {
+				want = 0
+			}
+			if got := outbox(); got != want {
+				t.Errorf("outbox items after submit: got %d, want %d", got, want)
+			}
+
+			e.drain(t)
+			if got := outbox(); got != 0 {
+				t.Errorf("outbox items after processing: got %d, want 0", got)
+			}
+		})
+	}
+}
+
 func memoryFilter() memory.Filter { return memory.Filter{} }
 
 // lostDeletes drops the first DeleteMessageBatch call, as if the worker died

@@ -120,7 +120,11 @@ func (p *Pipeline) store(ctx context.Context, s Submission, id, text, hash strin
 	writes := []whispersync.Write{
 		{Table: tableMemos, Item: memo, Condition: whispersync.IfAbsent},
 		{Table: tableMemoHashes, Item: whispersync.Item{Owner: s.Owner, Key: hash, Attrs: map[string]string{"memo": id}}, Condition: whispersync.IfAbsent},
-		{Table: tableOutbox, Item: whispersync.Item{Owner: systemOwner, Key: outboxKey(s.Owner, id), Attrs: map[string]string{"version": "1", "created": now.Format(timeLayout)}}},
+	}
+	// The outbox row covers a crash between the commit and the send. A
+	// WriteSender commits the message with the rows, so it needs none.
+	if p.writeSender == nil {
+		writes = append(writes, whispersync.Write{Table: tableOutbox, Item: whispersync.Item{Owner: systemOwner, Key: outboxKey(s.Owner, id), Attrs: map[string]string{"version": "1", "created": now.Format(timeLayout)}}})
 	}
 	payload, err := json.Marshal(message{Owner: s.Owner, Memo: id, Version: version})
 	if err != nil {

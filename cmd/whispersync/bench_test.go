@@ -106,7 +106,7 @@ func BenchmarkFloorSQLite(b *testing.B) {
 	if _, err := db.Exec(`CREATE TABLE items (tbl TEXT, owner TEXT, key TEXT, attrs TEXT, data BLOB, revision INTEGER, PRIMARY KEY (tbl, owner, key))`); err != nil {
 		b.Fatal(err)
 	}
-	tables := []string{"memos", "memo_hashes", "outbox", "queue", "journal", "memory_index", "memos_update"}
+	tables := []string{"memos", "memo_hashes", "queue", "journal", "memory_index", "memos_update"}
 
 	b.ResetTimer()
 	start := time.Now()
