@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/whispersync/whispersync"
 )
 
 // CORS is the cross-origin policy: which web origins may call the API from
@@ -64,7 +66,7 @@ func (c CORS) compile() (cors, error) {
 			continue
 		}
 		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(o, "#") || u.User != nil || !validPort(u.Port()) {
 			return cors{}, fmt.Errorf("api: CORS origin %q: use SCHEME://HOST[:PORT], such as https://whispersync.app", o)
 		}
 		if strings.Contains(u.Host, "*") {
@@ -92,28 +94,66 @@ func (c CORS) compile() (cors, error) {
 	return out, nil
 }
 
+// validPort reports whether p, the port of an origin, is empty or a
+// canonical port number from 1 to 65535.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == p
+}
+
 func (c cors) allowed(origin string) bool {
 	return c.any || c.origins[strings.ToLower(origin)]
 }
 
-// handle adds CORS headers for an allowed origin and responds to preflight
-// requests. It reports whether it wrote the response. A disallowed origin
-// gets no CORS headers, so the browser withholds the response from it.
-func (c cors) handle(w http.ResponseWriter, r *http.Request) bool {
+// handle adds CORS headers for an allowed origin and handles preflight
+// requests. It reports whether the request is done: an allowed preflight
+// gets 204 here, and a rejected one returns the error for the caller to
+// write. A disallowed origin gets no CORS headers, so the browser
+// withholds the response from it.
+func (c cors) handle(w http.ResponseWriter, r *http.Request) (bool, error) {
 	origin := r.Header.Get("Origin")
 	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 	if origin == "" {
-		return false
+		return false, nil
 	}
 	h := w.Header()
 	h.Add("Vary", "Origin")
 	if !c.allowed(origin) {
 		if preflight {
-			w.WriteHeader(http.StatusForbidden)
-			return true
+			return true, whispersync.Errorf(whispersync.EFORBIDDEN, "cross-origin requests from %q are not allowed: the server lists its web origins in --cors-origins", origin)
 		}
-		return false
+		return false, nil
 	}
+	if !preflight {
+		c.allowOrigin(h, origin)
+		h.Set("Access-Control-Expose-Headers", exposedHeaders)
+		return false, nil
+	}
+
+	if method := r.Header.Get("Access-Control-Request-Method"); !slices.Contains(c.methods, method) {
+		return true, whispersync.Errorf(whispersync.EFORBIDDEN, "cross-origin %q requests are not allowed: use %s", method, c.allowMethod)
+	}
+	for _, field := range strings.Split(r.Header.Get("Access-Control-Request-Headers"), ",") {
+		field = strings.TrimSpace(field)
+		if field != "" && !c.headers[http.CanonicalHeaderKey(field)] {
+			return true, whispersync.Errorf(whispersync.EFORBIDDEN, "cross-origin requests may not send the header %q: send only %s", field, c.allowHeader)
+		}
+	}
+	c.allowOrigin(h, origin)
+	h.Add("Vary", "Access-Control-Request-Method")
+	h.Add("Vary", "Access-Control-Request-Headers")
+	h.Set("Access-Control-Allow-Methods", c.allowMethod)
+	h.Set("Access-Control-Allow-Headers", c.allowHeader)
+	h.Set("Access-Control-Max-Age", c.maxAge)
+	w.WriteHeader(http.StatusNoContent)
+	return true, nil
+}
+
+// allowOrigin sets the headers that let origin read the response.
+func (c cors) allowOrigin(h http.Header, origin string) {
 	if c.any && !c.credentials {
 		h.Set("Access-Control-Allow-Origin", "*")
 	} else {
@@ -122,31 +162,4 @@ func (c cors) handle(w http.ResponseWriter, r *http.Request) bool {
 	if c.credentials {
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
-	if !preflight {
-		h.Set("Access-Control-Expose-Headers", exposedHeaders)
-		return false
-	}
-
-	if !slices.Contains(c.methods, r.Header.Get("Access-Control-Request-Method")) {
-		h.Del("Access-Control-Allow-Origin")
-		h.Del("Access-Control-Allow-Credentials")
-		w.WriteHeader(http.StatusForbidden)
-		return true
-	}
-	for _, field := range strings.Split(r.Header.Get("Access-Control-Request-Headers"), ",") {
-		field = strings.TrimSpace(field)
-		if field != "" && !c.headers[http.CanonicalHeaderKey(field)] {
-			h.Del("Access-Control-Allow-Origin")
-			h.Del("Access-Control-Allow-Credentials")
-			w.WriteHeader(http.StatusForbidden)
-			return true
-		}
-	}
-	h.Add("Vary", "Access-Control-Request-Method")
-	h.Add("Vary", "Access-Control-Request-Headers")
-	h.Set("Access-Control-Allow-Methods", c.allowMethod)
-	h.Set("Access-Control-Allow-Headers", c.allowHeader)
-	h.Set("Access-Control-Max-Age", c.maxAge)
-	w.WriteHeader(http.StatusNoContent)
-	return true
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/whispersync/whispersync/metrics"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/ratelimit"
+	"github.com/whispersync/whispersync/web"
 )
 
 // MaxBodyBytes bounds a request body: a transcript of 100,000 characters of
@@ -253,16 +254,39 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, whispersync.Errorf(whispersync.EFORBIDDEN, "requests from this address are blocked: contact the operator"))
 		return
 	}
-	if done := s.cors.handle(w, r); done {
+	if done, err := s.cors.handle(w, r); done {
+		if err != nil {
+			edgeRejections.Add("cors", 1)
+			s.error(w, r, err)
+		}
 		return
 	}
-	if !hasCredentials(r) {
-		if !s.limit(w, r, s.anonymous, "anonymous", "ip:"+clientIP(r).String()) {
+	// A credential counts only where a route checks it. Otherwise any
+	// Authorization header would lift the per-address limit.
+	if !hasCredentials(r) || s.public(r) {
+		if !s.limit(w, r, s.anonymous, "anonymous", "ip:"+clientKey(clientIP(r))) {
 			return
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.Edge.MaxBodyBytes)
 	s.mux.ServeHTTP(w, r)
+}
+
+// publicPatterns lists the routes served without authentication, and "/",
+// the 404 handler of unknown paths.
+var publicPatterns = map[string]bool{
+	"/":                       true,
+	"GET /healthz":            true,
+	"POST /v1/login":          true,
+	"GET /ui/{$}":             true,
+	"GET " + web.LoginPath:    true,
+	"GET " + web.AssetsPrefix: true,
+}
+
+// public reports whether r goes to a route that does not authenticate.
+func (s *Server) public(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return pattern == "" || publicPatterns[pattern]
 }
 
 // auditRefusal records a request refused by the daily quota.
@@ -283,6 +307,11 @@ func (s *Server) auditRefusal(r *http.Request, key string) {
 // limit applies l to key, writes the RateLimit headers, and returns 429
 // when the request is refused.
 func (s *Server) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limiter, kind, key string) bool {
+	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok && p.Kind == auth.KindSession && p.User != nil {
+		// All sessions of a user share one limit. Otherwise each login
+		// would bring a fresh burst and a fresh daily quota.
+		key = "sessions:" + p.User.ID
+	}
 	d, err := l.Allow(r.Context(), key)
 	if err != nil {
 		s.error(w, r, &whispersync.Error{Code: whispersync.EUNAVAILABLE, Message: "the rate limiter cannot read its counts: try again later", Err: err})
@@ -291,10 +320,10 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limi
 	d.SetHeaders(w.Header())
 	if !d.Allowed {
 		rateRejections.Add(kind, 1)
-		if d.Daily {
-			// Exhausted daily quotas are rare and feed the quota detector;
-			// burst refusals are only counted, so a flood cannot flood the
-			// audit trail too.
+		if d.Daily && d.FirstDaily {
+			// Only the first daily-quota rejection of a day is audited,
+			// which feeds the quota detector. Later ones are only counted,
+			// like burst rejections, so retries cannot flood the audit log.
 			s.auditRefusal(r, key)
 		}
 		s.error(w, r, auth.Retry(d.RetryAfter, "rate limit exceeded: %d requests, try again in %d s", d.Limit, int(d.RetryAfter.Seconds()+0.999)))

@@ -74,6 +74,9 @@ type Decision struct {
 	RetryAfter time.Duration
 	// Daily is set when the daily quota, not the burst, refused the request.
 	Daily bool
+	// FirstDaily is set on the key's first daily-quota rejection of the
+	// day since the limiter started, so a caller can report it only once.
+	FirstDaily bool
 	// Policy is the RateLimit-Policy header value, such as "20;w=1, 1000;w=86400".
 	Policy string
 }
@@ -116,8 +119,9 @@ type bucket struct {
 }
 
 type count struct {
-	n     int
-	dirty bool
+	n       int
+	dirty   bool
+	refused bool
 }
 
 // New returns a limiter; store may be nil when cfg has no daily quota, and
@@ -176,7 +180,9 @@ func (l *Limiter) Allow(ctx context.Context, key string) (Decision, error) {
 	untilMidnight := time.Date(now.UTC().Year(), now.UTC().Month(), now.UTC().Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
 	if c.n >= l.cfg.Daily {
 		r.CancelAt(now)
-		return Decision{Limit: l.cfg.Daily, Remaining: 0, Reset: untilMidnight, RetryAfter: untilMidnight, Daily: true, Policy: l.policy}, nil
+		first := !c.refused
+		c.refused = true
+		return Decision{Limit: l.cfg.Daily, Remaining: 0, Reset: untilMidnight, RetryAfter: untilMidnight, Daily: true, FirstDaily: first, Policy: l.policy}, nil
 	}
 	c.n++
 	c.dirty = true
