@@ -79,11 +79,21 @@ func Load(opts Options) (c *Certificates, generated string, err error) {
 }
 
 // Reload reads the certificate and key files again. On failure the
-// previous certificate stays in use.
+// previous certificate stays in use. An expired or not yet valid
+// certificate is a failure too, because every client would reject it.
 func (c *Certificates) Reload() error {
 	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
 	if err != nil {
 		return fmt.Errorf("tlsconfig: load %s: %w", c.certFile, err)
+	}
+	now := time.Now()
+	switch leaf := cert.Leaf; {
+	case leaf == nil:
+		return fmt.Errorf("tlsconfig: load %s: no certificate found", c.certFile)
+	case now.After(leaf.NotAfter):
+		return fmt.Errorf("tlsconfig: load %s: the certificate expired at %s: renew it", c.certFile, leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		return fmt.Errorf("tlsconfig: load %s: the certificate is not valid before %s: check the clock or the certificate", c.certFile, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 	c.current.Store(&cert)
 	return nil
