@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/whispersync/whispersync/auth"
 )
@@ -77,11 +79,23 @@ func runBlocklist(ctx context.Context, m *Main, args []string) error {
 			if !b.ExpiresAt.IsZero() {
 				until = "until " + b.ExpiresAt.Local().Format(time.DateTime)
 			}
-			fmt.Fprintf(m.Stdout, "%-9s  %-40s  %s  %s\n", b.Kind, b.Value, until, b.Reason)
+			fmt.Fprintf(m.Stdout, "%-9s  %-40s  %s  %s\n", b.Kind, terminalSafe(b.Value), until, terminalSafe(b.Reason))
 		}
 		return nil
 	}
 	return usagef("unknown blocklist action %q: use add, list or remove", pos[0])
+}
+
+// terminalSafe returns s unchanged when every rune is printable, and
+// quoted with escapes otherwise. Values and reasons come from the admin API
+// and automatic responses, so they may carry terminal escapes or line breaks.
+func terminalSafe(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // blockKind distinguishes a principal name (KIND:ID) from an address; an IPv6

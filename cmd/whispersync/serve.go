@@ -76,6 +76,12 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	// Handle SIGHUP before anything else. Its default action ends the
+	// process without a shutdown, which loses the unsaved daily request
+	// counts, and a reload request may arrive while serve starts.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if f.metricsListen != "" {
 		if err := checkLoopback(f.metricsListen); err != nil {
 			return usagef("--metrics-listen %s: serves metrics without authentication, so only on a loopback address such as 127.0.0.1:9090", f.metricsListen)
@@ -129,7 +135,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 			fmt.Fprintf(m.Stderr, "whispersync: using the self-signed certificate %s: clients must trust it (curl --cacert %s)\n", generated, generated)
 		}
 	}
-	return m.serveHTTP(ctx, a, f, handler, certs, log)
+	return m.serveHTTP(ctx, a, f, handler, certs, hup, log)
 }
 
 // newAPI builds the API server from the flags and opts, which carries the
@@ -141,7 +147,8 @@ func newAPI(a *app.App, f serveFlags, log *slog.Logger, opts api.Options) (*api.
 	opts.Principal = ratelimit.Config{Rate: f.rate, Burst: f.burst, Daily: f.daily}
 	opts.Anonymous = ratelimit.Config{Rate: f.anonRate, Burst: f.anonBurst}
 	opts.AdminUsers = splitList(f.adminUsers)
-	opts.CORS.Origins = splitList(f.corsOrigins)
+	// An empty list allows no origin, while nil would mean the default.
+	opts.CORS.Origins = append([]string{}, splitList(f.corsOrigins)...)
 	opts.CORS.AllowCredentials = f.corsCredentials
 	if err := opts.CORS.Validate(); err != nil {
 		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "api: "))
@@ -176,18 +183,25 @@ func splitList(s string) []string {
 
 // serveHTTP runs the listener, the worker and the API's background work
 // until ctx ends, then shuts them down in order.
-func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler *api.Server, certs *tlsconfig.Certificates, log *slog.Logger) error {
+func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler *api.Server, certs *tlsconfig.Certificates, hup <-chan os.Signal, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}
+	if f.insecureHTTP {
+		if err := checkBoundLoopback(f.listen, ln.Addr()); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+	ln = api.LimitListener(ln, api.DefaultMaxConnsPerClient, api.DefaultMaxConns)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
+		MaxHeaderBytes:    api.ServerMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	scheme := "http"
@@ -221,9 +235,7 @@ func (m *Main) serveHTTP(ctx context.Context, a *app.App, f serveFlags, handler 
 		handler.Series().Run(ctx, handler.Metrics(), metrics.DefaultSampleInterval, log.With("component", "metrics"))
 	}))
 	a.StartKeySchedule(ctx)
-	if certs != nil {
-		wg.Go(func() { reloadOnHangup(ctx, certs, log) })
-	}
+	wg.Go(func() { reloadOnHangup(ctx, certs, hup, log) })
 
 	fmt.Fprintf(m.Stderr, "whispersync: serving %s://%s (data directory %s)\n", scheme, ln.Addr(), m.DataDir)
 	if m.Ready != nil {
@@ -288,15 +300,17 @@ func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slo
 }
 
 // reloadOnHangup reloads the certificate on every SIGHUP until ctx ends.
-func reloadOnHangup(ctx context.Context, certs *tlsconfig.Certificates, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// Without a certificate (plain HTTP) it only logs the signal.
+func reloadOnHangup(ctx context.Context, certs *tlsconfig.Certificates, hup <-chan os.Signal, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			if certs == nil {
+				log.Warn("SIGHUP ignored: plain HTTP has no certificate to reload")
+				continue
+			}
 			if err := certs.Reload(); err != nil {
 				log.Error("reload TLS certificate failed, keeping the current one", "err", err)
 				continue
@@ -321,6 +335,15 @@ func checkLoopback(addr string) error {
 		return usagef("--listen %s is not a loopback address: --insecure-http serves plain HTTP only on 127.0.0.1 or ::1; drop it to serve HTTPS", addr)
 	}
 	return nil
+}
+
+// checkBoundLoopback accepts only a loopback address bound for plain
+// HTTP, because checkLoopback accepts the name localhost before it is resolved.
+func checkBoundLoopback(listen string, bound net.Addr) error {
+	if tcp, ok := bound.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return nil
+	}
+	return usagef("--listen %s resolved to %s, which is not a loopback address: --insecure-http serves plain HTTP only on 127.0.0.1 or ::1", listen, bound)
 }
 
 // guard runs a background job so that a panic in it is logged with its
