@@ -25,6 +25,9 @@ const (
 	ClassSensitive = "sensitive"
 )
 
+// Classes lists the classification levels, least sensitive first.
+var Classes = []string{ClassPublic, ClassInternal, ClassPersonal, ClassSensitive}
+
 // ObjectVersion describes one version of an object, or a delete marker.
 type ObjectVersion struct {
 	Key          string

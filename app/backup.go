@@ -93,7 +93,8 @@ func (a *App) openOps(ctx context.Context, cfg Config) error {
 	backupKey := a.Keyring.DeriveKey("backup")
 	a.ops.backups, err = backup.New(backup.Config{
 		Dir: bc.Dir, ColdDir: bc.ColdDir, Key: backupKey, Escrow: a.ops.escrow,
-		Classes: bc.Classes, ColdAfter: bc.ColdAfter, DeleteAfter: bc.DeleteAfter,
+		KEKVersions: a.kekVersions,
+		Classes:     bc.Classes, ColdAfter: bc.ColdAfter, DeleteAfter: bc.DeleteAfter,
 		Logger: a.Logger,
 	})
 	if err != nil {
@@ -103,6 +104,15 @@ func (a *App) openOps(ctx context.Context, cfg Config) error {
 	a.ops.schedule = schedule
 	a.ops.dataDir = cfg.DataDir
 	return a.reapplyErasures(ctx)
+}
+
+// kekVersions returns the key-encryption key versions of the key file.
+func (a *App) kekVersions() []int {
+	var out []int
+	for _, v := range a.Keyring.Versions() {
+		out = append(out, v.Version)
+	}
+	return out
 }
 
 // BackupProgress receives the progress of a backup operation.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/backup"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/seal"
 	"github.com/whispersync/whispersync/secrets"
@@ -356,6 +357,9 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 			return whispersync.Errorf(whispersync.ECONFLICT, "key-encryption key version %d still wraps %d data keys of %d owners (%s): run whispersync keys rotate --resume to rewrap them, then retire it", version, d.DataKeys, d.Owners, describeOwners(d))
 		}
 	}
+	if err := a.checkBackupsFree(ctx, version); err != nil {
+		return err
+	}
 
 	if err := a.auditWith(ctx, actor, "key.retire", resource, nil); err != nil {
 		return err
@@ -365,6 +369,38 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 	}
 	a.Logger.Info("key-encryption key retired", "component", "keys", "version", version)
 	return nil
+}
+
+// checkBackupsFree returns a conflict when a backup in the backup location
+// may need KEK version to be restored. A backup keeps its data keys wrapped
+// under the versions of the day it was made. One made before backups
+// recorded those versions may need any version.
+func (a *App) checkBackupsFree(ctx context.Context, version int) error {
+	infos, err := a.ops.backups.List(ctx)
+	if err != nil {
+		return err
+	}
+	var needing []backup.Info
+	for _, info := range infos {
+		if info.NeedsKEK(version) {
+			needing = append(needing, info)
+		}
+	}
+	if len(needing) == 0 {
+		return nil
+	}
+	// List returns the newest first, so the first one is deleted last.
+	ids := make([]string, 0, 3)
+	for _, info := range needing[:min(3, len(needing))] {
+		ids = append(ids, info.ID)
+	}
+	more := ""
+	if len(needing) > len(ids) {
+		more = fmt.Sprintf(" and %d more", len(needing)-len(ids))
+	}
+	return whispersync.Errorf(whispersync.ECONFLICT,
+		"key-encryption key version %d may be needed to restore %d backups in %s (%s%s): retire it after the retention policy deletes them, on %s for the newest (whispersync backup tier applies the policy)",
+		version, len(needing), a.ops.backups.Dir(), strings.Join(ids, ", "), more, needing[0].DeleteAt.UTC().Format(time.DateOnly))
 }
 
 func describeOwners(d seal.KeyDependents) string {

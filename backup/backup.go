@@ -87,6 +87,11 @@ type Config struct {
 	Key []byte
 	// Escrow keeps the owners' backup keys.
 	Escrow *Escrow
+	// KEKVersions returns the key-encryption key versions that the key
+	// file holds. A restore that would need another one fails before it
+	// writes anything, or, for a backup that did not record its versions,
+	// when it meets the first data key that needs one. Nil skips the check.
+	KEKVersions func() []int
 	// Classes selects the objects by their classification tag; empty
 	// selects every object. The database is always included whole.
 	Classes []string
@@ -112,6 +117,12 @@ type Progress func(phase string, done, total int)
 func New(cfg Config) (*Repository, error) {
 	if cfg.Dir == "" || len(cfg.Key) != 32 || cfg.Escrow == nil {
 		return nil, errors.New("backup: incomplete configuration: a location, a 32-byte key and an escrow are required")
+	}
+	for _, c := range cfg.Classes {
+		if !slices.Contains(whispersync.Classes, c) {
+			return nil, whispersync.Errorf(whispersync.EINVALID, "backup: unknown data classification %q in the classes to back up: use %s, separated by commas",
+				c, strings.Join(whispersync.Classes, ", "))
+		}
 	}
 	if cfg.ColdDir == "" {
 		cfg.ColdDir = filepath.Join(cfg.Dir, "cold")
@@ -235,7 +246,9 @@ func (r *Repository) snapshotDatabase(ctx context.Context, db Database, tmp stri
 		return err
 	}
 	err = sqlite.EditSnapshot(ctx, snap, func(ctx context.Context, tx *sql.Tx) error {
-		return r.rewrapDataKeys(ctx, tx)
+		versions, err := r.rewrapDataKeys(ctx, tx)
+		m.Keys = &KeyNeeds{KEKVersions: versions}
+		return err
 	})
 	if err != nil {
 		return err
@@ -277,31 +290,38 @@ func queryDataKeys(ctx context.Context, tx *sql.Tx) ([]dataKeyRow, error) {
 }
 
 // rewrapDataKeys replaces every wrapped data key in a snapshot with the
-// same bytes sealed under its owner's backup key.
-func (r *Repository) rewrapDataKeys(ctx context.Context, tx *sql.Tx) error {
+// same bytes sealed under its owner's backup key. It returns the
+// key-encryption key versions that wrap those data keys, oldest first.
+func (r *Repository) rewrapDataKeys(ctx context.Context, tx *sql.Tx) ([]int, error) {
 	rows, err := queryDataKeys(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("read data keys: %w", err)
+		return nil, fmt.Errorf("read data keys: %w", err)
 	}
 	var owners []string
+	versions := []int{}
 	for _, d := range rows {
 		owners = append(owners, d.owner)
+		// An unreadable key counts as version 0, which no key file
+		// holds, so a restore reports it instead of passing it on.
+		v, _ := seal.WrappedVersion(d.data)
+		versions = append(versions, v)
 	}
 	keys, err := r.cfg.Escrow.ensure(slices.Compact(slices.Sorted(slices.Values(owners))))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer clearKeys(keys)
 	for _, d := range rows {
 		wrapped, err := wrapDataKey(keys[d.owner], d.owner, d.key, d.data)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE items SET data = ? WHERE tbl = ? AND owner = ? AND key = ?`, wrapped, seal.DataKeysTable, d.owner, d.key); err != nil {
-			return fmt.Errorf("rewrap data key: %w", err)
+			return nil, fmt.Errorf("rewrap data key: %w", err)
 		}
 	}
-	return nil
+	slices.Sort(versions)
+	return slices.Compact(versions), nil
 }
 
 func clearKeys(keys map[string][]byte) {
@@ -417,7 +437,17 @@ type Info struct {
 	Objects   int       `json:"objects"`
 	Bytes     int64     `json:"bytes"`
 	Classes   []string  `json:"classes,omitempty"`
+	// Keys lists the key-file contents a restore needs. It is nil when the
+	// backup did not record them.
+	Keys *KeyNeeds `json:"keys,omitempty"`
+	// DeleteAt is when the retention policy deletes the backup.
+	DeleteAt time.Time `json:"delete_at"`
 }
+
+// NeedsKEK reports whether restoring the backup may need key-encryption
+// key version v: it does when the backup recorded v, and may when the
+// backup recorded no versions.
+func (i Info) NeedsKEK(v int) bool { return i.Keys.needs(v) }
 
 // List returns the backups of both tiers, newest first. It fails when a
 // manifest fails its check, naming the backup.
@@ -428,7 +458,10 @@ func (r *Repository) List(ctx context.Context) ([]Info, error) {
 		if err != nil {
 			return fmt.Errorf("backup: list: %w", err)
 		}
-		infos = append(infos, Info{ID: m.ID, CreatedAt: m.CreatedAt, Tier: tier, Objects: len(m.Objects), Bytes: m.Size(), Classes: m.Classes})
+		infos = append(infos, Info{
+			ID: m.ID, CreatedAt: m.CreatedAt, Tier: tier, Objects: len(m.Objects), Bytes: m.Size(), Classes: m.Classes,
+			Keys: m.Keys, DeleteAt: m.CreatedAt.Add(r.cfg.DeleteAfter),
+		})
 		return nil
 	}
 	hot, err := os.ReadDir(filepath.Join(r.cfg.Dir, "sets"))

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -26,11 +27,27 @@ type Manifest struct {
 	// empty means every object.
 	Classes  []string `json:"classes,omitempty"`
 	Database Part     `json:"database"`
-	Objects  []Object `json:"objects"`
+	// Keys records what restoring the backup needs of the key file. It is
+	// nil in backups made before it was recorded.
+	Keys    *KeyNeeds `json:"keys,omitempty"`
+	Objects []Object  `json:"objects"`
 	// Blobs is the sealed size of every blob the backup refers to, by
 	// SHA-256 of its plaintext.
 	Blobs map[string]int64 `json:"blobs"`
 	MAC   string           `json:"mac"`
+}
+
+// KeyNeeds lists the key-file contents that a restore of a backup needs.
+type KeyNeeds struct {
+	// KEKVersions are the key-encryption key versions that wrap the data
+	// keys of the database snapshot, oldest first.
+	KEKVersions []int `json:"kek_versions"`
+}
+
+// needs reports whether restoring the backup of k may need KEK version v:
+// it does when k names v, and may when k was not recorded.
+func (k *KeyNeeds) needs(v int) bool {
+	return k == nil || slices.Contains(k.KEKVersions, v)
 }
 
 // Part is one sealed file of a backup.

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/seal"
@@ -175,6 +176,13 @@ func (r *Repository) Verify(ctx context.Context, id string, progress Progress) (
 	if err != nil {
 		return nil, err
 	}
+	if m.Keys != nil {
+		for _, v := range m.Keys.KEKVersions {
+			if err := r.checkKEK(m.ID, v, ""); err != nil {
+				return nil, err
+			}
+		}
+	}
 	sr, err := r.reader(m, tier)
 	if err != nil {
 		return nil, fmt.Errorf("backup: verify %s: %w", m.ID, err)
@@ -214,6 +222,13 @@ func (r *Repository) Restore(ctx context.Context, id, target string, progress Pr
 	m, tier, err := r.find(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if m.Keys != nil {
+		for _, v := range m.Keys.KEKVersions {
+			if err := r.checkKEK(m.ID, v, ""); err != nil {
+				return nil, err
+			}
+		}
 	}
 	sr, err := r.reader(m, tier)
 	if err != nil {
@@ -263,7 +278,7 @@ func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader,
 		return errors.Join(err, os.Remove(dbPath))
 	}
 	err = sqlite.EditSnapshot(ctx, dbPath, func(ctx context.Context, tx *sql.Tx) error {
-		return r.unwrapDataKeys(ctx, tx)
+		return r.unwrapDataKeys(ctx, tx, m.ID)
 	})
 	if err != nil {
 		return err
@@ -314,9 +329,26 @@ func (r *Repository) importObjects(ctx context.Context, sr setReader, m *Manifes
 	return nil
 }
 
+// checkKEK returns a conflict when the key file lacks key-encryption key
+// version v, which backup id needs for the data keys of owner, or of some
+// owners when owner is empty.
+func (r *Repository) checkKEK(id string, v int, owner string) error {
+	if r.cfg.KEKVersions == nil || slices.Contains(r.cfg.KEKVersions(), v) {
+		return nil
+	}
+	whose := "its data keys"
+	if owner != "" {
+		whose = "the data keys of " + owner
+	}
+	return whispersync.Errorf(whispersync.ECONFLICT,
+		"backup %s needs key-encryption key version %d for %s, and the key file does not hold it (it was retired or the key file is another one): restore with a copy of the key file that still holds version %d",
+		id, v, whose, v)
+}
+
 // unwrapDataKeys restores the wrapped data keys of a restored snapshot and
-// deletes those whose owner's backup key was destroyed.
-func (r *Repository) unwrapDataKeys(ctx context.Context, tx *sql.Tx) error {
+// deletes those whose owner's backup key was destroyed. Each restored key
+// must be wrapped under a key-encryption key version the key file holds.
+func (r *Repository) unwrapDataKeys(ctx context.Context, tx *sql.Tx, id string) error {
 	rows, err := queryDataKeys(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("read data keys: %w", err)
@@ -337,6 +369,10 @@ func (r *Repository) unwrapDataKeys(ctx context.Context, tx *sql.Tx) error {
 		plain, err := unwrapDataKey(k, d.owner, d.key, d.data)
 		if err != nil {
 			return fmt.Errorf("data key of %s: %w", d.owner, err)
+		}
+		v, _ := seal.WrappedVersion(plain)
+		if err := r.checkKEK(id, v, d.owner); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE items SET data = ? WHERE tbl = ? AND owner = ? AND key = ?`, plain, seal.DataKeysTable, d.owner, d.key); err != nil {
 			return err

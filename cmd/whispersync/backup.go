@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/backup"
 	"github.com/whispersync/whispersync/residency"
@@ -153,7 +155,14 @@ func (m *Main) opsConfig() (app.BackupConfig, app.ResidencyConfig, error) {
 		Schedule:   m.Getenv("WHISPERSYNC_BACKUP_SCHEDULE"),
 	}
 	if c := m.Getenv("WHISPERSYNC_BACKUP_CLASSES"); c != "" {
-		bc.Classes = strings.Split(c, ",")
+		for class := range strings.SplitSeq(c, ",") {
+			class = strings.TrimSpace(class)
+			if !slices.Contains(whispersync.Classes, class) {
+				return bc, app.ResidencyConfig{}, usagef("WHISPERSYNC_BACKUP_CLASSES=%q names %q, which is not a data classification: use %s, separated by commas",
+					c, class, strings.Join(whispersync.Classes, ", "))
+			}
+			bc.Classes = append(bc.Classes, class)
+		}
 	}
 	for _, d := range []struct {
 		env string

@@ -30,7 +30,8 @@ file, and the per-user data keys they wrap.
                      with progress on stderr; --resume finishes a pass cut
                      short. While serve holds the data directory, only the
                      key file is rotated and serve rewraps in the background.
-  retire VERSION     remove a KEK version; refused while data keys depend on it
+  retire VERSION     remove a KEK version; refused while data keys or a backup
+                     in the backup location depend on it
   schedule           set how often serve rotates the KEK (default 8760h) and
                      how long a data key seals new records (default 2160h);
                      0 turns either off

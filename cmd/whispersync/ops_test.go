@@ -107,3 +107,26 @@ func assertNowhere(t *testing.T, dir string, words ...string) {
 		t.Fatal(err)
 	}
 }
+
+func TestBackupClassesAreChecked(t *testing.T) {
+	env := testEnv(t)
+	env["WHISPERSYNC_BACKUP_DIR"] = filepath.Join(t.TempDir(), "backups")
+	env["WHISPERSYNC_BACKUP_CLASSES"] = "sensitive,bogus"
+	code, _, stderr := run(t, env, "backup", "create")
+	if code != 2 {
+		t.Errorf("backup create with an unknown class: exit %d, want 2", code)
+	}
+	for _, want := range []string{`"bogus"`, "public, internal, personal, sensitive"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q: want it to contain %s", stderr, want)
+		}
+	}
+	if _, err := os.Stat(env["WHISPERSYNC_BACKUP_DIR"]); err == nil {
+		t.Error("backup create with an unknown class created the backup location")
+	}
+
+	env["WHISPERSYNC_BACKUP_CLASSES"] = "personal, sensitive"
+	if code, _, stderr := run(t, env, "backup", "create"); code != 0 {
+		t.Errorf("backup create with two classes and a space: exit %d, stderr %s", code, stderr)
+	}
+}
