@@ -144,6 +144,11 @@ func SourceKey(source string) string {
 // delayed, then locked out, per Lockout.
 func (a *App) Login(ctx context.Context, actor pipeline.Actor, name, password string) (string, *auth.Principal, error) {
 	userKey := "user:" + strings.ToLower(name)
+	release, err := a.auth.serialize(ctx, userKey, SourceKey(actor.Source))
+	if err != nil {
+		return "", nil, err
+	}
+	defer release()
 	if err := a.checkWait(ctx, userKey); err != nil {
 		return "", nil, err
 	}
@@ -440,7 +445,15 @@ func ParseBlockedIP(value string) (*net.IPNet, error) {
 // the same failure counting and lockout as a login.
 func (a *App) ChangePassword(ctx context.Context, actor pipeline.Actor, user *whispersync.User, current, next string) error {
 	userKey := "user:" + strings.ToLower(user.Name)
+	release, err := a.auth.serialize(ctx, userKey, SourceKey(actor.Source))
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := a.checkWait(ctx, userKey); err != nil {
+		return err
+	}
+	if err := a.checkWait(ctx, SourceKey(actor.Source)); err != nil {
 		return err
 	}
 	stored, err := a.Identity().Password(ctx, user.ID)

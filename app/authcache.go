@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +29,17 @@ type authCache struct {
 	tokens     map[string]tokenEntry
 	// clean holds failure counter keys with no failure on record.
 	clean map[string]time.Time
+	// attempts contains a gate per failure counter key while password
+	// attempts under it are checked, so they run one at a time.
+	attempts map[string]*attemptGate
+}
+
+// attemptGate admits one password attempt under a key at a time. refs
+// counts the holder and the waiters, so the gate is dropped when none is
+// left.
+type attemptGate struct {
+	slot chan struct{}
+	refs int
 }
 
 type tokenEntry struct {
@@ -98,4 +111,61 @@ func (c *authCache) invalidate() {
 	c.generation++
 	clear(c.tokens)
 	clear(c.clean)
+}
+
+// serialize waits until no other password attempt under any of keys is in
+// progress, and returns the function that lets the next one in. The
+// caller then checks the failure counters, verifies the password and
+// records the outcome as one step per key. So concurrent guesses cannot all
+// pass the check before the first failure is recorded.
+func (c *authCache) serialize(ctx context.Context, keys ...string) (release func(), err error) {
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	var acquired []string
+	release = func() {
+		for _, k := range acquired {
+			c.leave(k, true)
+		}
+	}
+	for _, k := range keys {
+		g := c.enter(k)
+		select {
+		case g.slot <- struct{}{}:
+			acquired = append(acquired, k)
+		case <-ctx.Done():
+			c.leave(k, false)
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return release, nil
+}
+
+// enter returns the gate of key, counting the caller.
+func (c *authCache) enter(key string) *attemptGate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.attempts == nil {
+		c.attempts = make(map[string]*attemptGate)
+	}
+	g := c.attempts[key]
+	if g == nil {
+		g = &attemptGate{slot: make(chan struct{}, 1)}
+		c.attempts[key] = g
+	}
+	g.refs++
+	return g
+}
+
+// leave uncounts the caller from key's gate, opening it if the caller acquired
+// it, and drops the gate when no one is left.
+func (c *authCache) leave(key string, acquired bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.attempts[key]
+	if acquired {
+		<-g.slot
+	}
+	if g.refs--; g.refs == 0 {
+		delete(c.attempts, key)
+	}
 }
