@@ -185,7 +185,8 @@ func (s *Server) handleCreateBackup(w http.ResponseWriter, r *http.Request) {
 // blockRequest is the body of the block-list routes.
 type blockRequest struct {
 	// Value is an IP address, a CIDR prefix, or a principal such as
-	// token:t_… or user:u_….
+	// token:t_… or user:NAME. A user may also be named by any case of the
+	// name or by the id, user:u_…; the entry names the user as stored.
 	Value  string `json:"value"`
 	Reason string `json:"reason,omitempty"`
 	// Expires is a Go duration such as "24h"; empty for no expiry.
@@ -211,10 +212,42 @@ func blockKind(value string) string {
 	return "ip"
 }
 
+// blockedUser returns the user a user:NAME or user:ID block value names,
+// matched as a login matches names, or nil when value names no user.
+func (s *Server) blockedUser(r *http.Request, value string) (*whispersync.User, error) {
+	ref, ok := strings.CutPrefix(value, "user:")
+	if !ok || ref == "" {
+		return nil, nil
+	}
+	user, err := s.app.Accounts.FindUserByName(r.Context(), ref)
+	if whispersync.IsNotFound(err) {
+		user, err = s.app.Accounts.FindUserByID(r.Context(), ref)
+	}
+	if whispersync.IsNotFound(err) {
+		return nil, nil
+	}
+	return user, err
+}
+
 func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
 	req, ok := s.readBlock(w, r)
 	if !ok {
 		return
+	}
+	// The edge matches a user block against the user's stored name, so a
+	// block by another case of the name or by the id would be listed yet
+	// reject nothing.
+	if strings.HasPrefix(req.Value, "user:") {
+		user, err := s.blockedUser(r, req.Value)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if user == nil {
+			s.error(w, r, whispersync.Errorf(whispersync.ENOTFOUND, "user %q not found: block an existing user as user:NAME", strings.TrimPrefix(req.Value, "user:")))
+			return
+		}
+		req.Value = "user:" + user.Name
 	}
 	b := auth.Block{Kind: blockKind(req.Value), Value: req.Value, Reason: req.Reason, CreatedAt: time.Now().UTC()}
 	if req.Expires != "" {
@@ -238,12 +271,44 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// A value not on the list as written may name a user another way. An
+	// entry of a user who no longer exists is removed as written.
+	if strings.HasPrefix(req.Value, "user:") {
+		listed, err := s.listed(r, req.Value)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		user, err := s.blockedUser(r, req.Value)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if !listed && user != nil {
+			req.Value = "user:" + user.Name
+		}
+	}
 	if err := s.app.Unblock(r.Context(), s.actor(r), blockKind(req.Value), req.Value); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.reloadBlocks(r)
 	s.json(w, http.StatusOK, map[string]string{"removed": req.Value})
+}
+
+// listed reports whether the block list contains an entry of value as
+// written.
+func (s *Server) listed(r *http.Request, value string) (bool, error) {
+	blocks, err := s.app.Identity().ListBlocks(r.Context())
+	if err != nil {
+		return false, err
+	}
+	for _, b := range blocks {
+		if b.Value == value {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *Server) handleListBlocks(w http.ResponseWriter, r *http.Request) {
