@@ -107,6 +107,12 @@ func NewVerifier(cfg OIDCConfig) (*Verifier, error) {
 	if len(cfg.ClientIDs) == 0 {
 		return nil, errors.New("auth: OIDC configuration without client ids: name the app client ids whose tokens are accepted")
 	}
+	for _, id := range cfg.ClientIDs {
+		// An empty id would match a token whose aud is the empty string.
+		if strings.TrimSpace(id) == "" || strings.TrimSpace(id) != id {
+			return nil, fmt.Errorf("auth: invalid OIDC client id %q: remove the empty entry or the blanks around the id", id)
+		}
+	}
 	for _, s := range cfg.DefaultScopes {
 		if !KnownScope(s) || s == "admin" {
 			return nil, fmt.Errorf("auth: OIDC default scope %q: use memos:read or memos:write", s)
