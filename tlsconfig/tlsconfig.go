@@ -146,7 +146,9 @@ func ensureGenerated(dir, certFile, keyFile string, now time.Time) error {
 }
 
 // SelfSigned returns a PEM certificate and PKCS #8 key, ECDSA P-256, for
-// the given host names and IP addresses.
+// the given host names and IP addresses. The certificate is a leaf, not a
+// CA: a client that trusts it trusts this one certificate, and a leaked
+// key cannot sign certificates for other names.
 func SelfSigned(hosts []string, now time.Time, lifetime time.Duration) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -161,10 +163,10 @@ func SelfSigned(hosts []string, now time.Time, lifetime time.Duration) (certPEM,
 		Subject:               pkix.Name{CommonName: hosts[0], Organization: []string{"WhisperSync self-signed"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(lifetime),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true,
+		IsCA:                  false,
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {

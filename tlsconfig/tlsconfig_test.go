@@ -2,6 +2,8 @@ package tlsconfig_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,5 +96,28 @@ func TestReload(t *testing.T) {
 	}
 	if _, _, err := tlsconfig.Load(tlsconfig.Options{CertFile: certFile}); err == nil {
 		t.Error("load with a certificate and no key: got no error")
+	}
+}
+
+// TestSelfSignedIsNotACA checks that the generated certificate cannot sign
+// other certificates, so a client that trusts it trusts nothing else.
+func TestSelfSignedIsNotACA(t *testing.T) {
+	certPEM, _, err := tlsconfig.SelfSigned([]string{"localhost", "127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		t.Fatal("no PEM block in the certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.IsCA {
+		t.Error("IsCA: got true, want false")
+	}
+	if cert.KeyUsage&x509.KeyUsageCertSign != 0 {
+		t.Error("key usage: includes certificate signing, want digital signature only")
 	}
 }
