@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/auth"
 	"github.com/whispersync/whispersync/detect"
 )
@@ -212,42 +213,10 @@ func blockKind(value string) string {
 	return "ip"
 }
 
-// blockedUser returns the user a user:NAME or user:ID block value names,
-// matched as a login matches names, or nil when value names no user.
-func (s *Server) blockedUser(r *http.Request, value string) (*whispersync.User, error) {
-	ref, ok := strings.CutPrefix(value, "user:")
-	if !ok || ref == "" {
-		return nil, nil
-	}
-	user, err := s.app.Accounts.FindUserByName(r.Context(), ref)
-	if whispersync.IsNotFound(err) {
-		user, err = s.app.Accounts.FindUserByID(r.Context(), ref)
-	}
-	if whispersync.IsNotFound(err) {
-		return nil, nil
-	}
-	return user, err
-}
-
 func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
 	req, ok := s.readBlock(w, r)
 	if !ok {
 		return
-	}
-	// The edge matches a user block against the user's stored name, so a
-	// block by another case of the name or by the id would be listed yet
-	// reject nothing.
-	if strings.HasPrefix(req.Value, "user:") {
-		user, err := s.blockedUser(r, req.Value)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		if user == nil {
-			s.error(w, r, whispersync.Errorf(whispersync.ENOTFOUND, "user %q not found: block an existing user as user:NAME", strings.TrimPrefix(req.Value, "user:")))
-			return
-		}
-		req.Value = "user:" + user.Name
 	}
 	b := auth.Block{Kind: blockKind(req.Value), Value: req.Value, Reason: req.Reason, CreatedAt: time.Now().UTC()}
 	if req.Expires != "" {
@@ -258,12 +227,51 @@ func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
 		}
 		b.ExpiresAt = b.CreatedAt.Add(d)
 	}
-	if err := s.app.Block(r.Context(), s.actor(r), b); err != nil {
+	b, err := s.app.CheckBlock(r.Context(), b)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.checkNotSelf(r, b); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	stored, err := s.app.Block(r.Context(), s.actor(r), b)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.reloadBlocks(r)
-	s.json(w, http.StatusOK, b)
+	s.json(w, http.StatusOK, stored)
+}
+
+// checkNotSelf rejects a block that would match the request making it: the
+// caller's own address, principal or user. Such a block locks the admin out
+// of the API at once, and only the CLI, with serve stopped, can undo it.
+func (s *Server) checkNotSelf(r *http.Request, b auth.Block) error {
+	const fix = "block another address or principal; to block your own, stop serve and use whispersync blocklist add"
+	switch b.Kind {
+	case "ip":
+		n, err := app.ParseBlockedIP(b.Value)
+		if err != nil {
+			return err
+		}
+		if ip := clientIP(r); ip != nil && n.Contains(ip) {
+			return whispersync.Errorf(whispersync.ECONFLICT, "blocking %s would block this request's own address %s: %s", b.Value, ip, fix)
+		}
+	case "principal":
+		p := principal(r)
+		self := []string{p.Name()}
+		if p.User != nil {
+			self = append(self, "user:"+p.User.Name, "user:"+p.User.ID)
+		}
+		for _, name := range self {
+			if b.Value == name {
+				return whispersync.Errorf(whispersync.ECONFLICT, "blocking %s would block the principal making this request: %s", b.Value, fix)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
@@ -271,44 +279,13 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// A value not on the list as written may name a user another way. An
-	// entry of a user who no longer exists is removed as written.
-	if strings.HasPrefix(req.Value, "user:") {
-		listed, err := s.listed(r, req.Value)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		user, err := s.blockedUser(r, req.Value)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		if !listed && user != nil {
-			req.Value = "user:" + user.Name
-		}
-	}
-	if err := s.app.Unblock(r.Context(), s.actor(r), blockKind(req.Value), req.Value); err != nil {
+	removed, err := s.app.Unblock(r.Context(), s.actor(r), blockKind(req.Value), req.Value)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.reloadBlocks(r)
-	s.json(w, http.StatusOK, map[string]string{"removed": req.Value})
-}
-
-// listed reports whether the block list contains an entry of value as
-// written.
-func (s *Server) listed(r *http.Request, value string) (bool, error) {
-	blocks, err := s.app.Identity().ListBlocks(r.Context())
-	if err != nil {
-		return false, err
-	}
-	for _, b := range blocks {
-		if b.Value == value {
-			return true, nil
-		}
-	}
-	return false, nil
+	s.json(w, http.StatusOK, map[string]string{"removed": removed})
 }
 
 func (s *Server) handleListBlocks(w http.ResponseWriter, r *http.Request) {

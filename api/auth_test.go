@@ -346,7 +346,7 @@ func TestBlocklist(t *testing.T) {
 	ctx := t.Context()
 	token := h.token("alice")
 	tokens, _ := h.app.Accounts.ListTokens(ctx, h.user("alice").ID)
-	if err := h.app.Block(ctx, operator, auth.Block{Kind: "principal", Value: "token:" + tokens[0].ID}); err != nil {
+	if _, err := h.app.Block(ctx, operator, auth.Block{Kind: "principal", Value: "token:" + tokens[0].ID}); err != nil {
 		t.Fatal(err)
 	}
 	h.reloadBlocklist()
@@ -356,24 +356,55 @@ func TestBlocklist(t *testing.T) {
 	if r := h.get("/v1/memos", h.token("bob")); r.status != http.StatusOK {
 		t.Errorf("another principal: got %d, want 200", r.status)
 	}
-	if err := h.app.Block(ctx, operator, auth.Block{Kind: "ip", Value: "127.0.0.0/8"}); err != nil {
+	if _, err := h.app.Block(ctx, operator, auth.Block{Kind: "ip", Value: "127.0.0.0/8"}); err != nil {
 		t.Fatal(err)
 	}
 	h.reloadBlocklist()
 	if r := h.get("/healthz", ""); r.status != http.StatusForbidden {
 		t.Errorf("blocked address: got %d, want 403", r.status)
 	}
-	if err := h.app.Unblock(ctx, operator, "ip", "127.0.0.0/8"); err != nil {
+	if _, err := h.app.Unblock(ctx, operator, "ip", "127.0.0.0/8"); err != nil {
 		t.Fatal(err)
 	}
 	h.reloadBlocklist()
 	if r := h.get("/healthz", ""); r.status != http.StatusOK {
 		t.Errorf("after unblock: got %d, want 200", r.status)
 	}
-	for _, b := range []auth.Block{{Kind: "ip", Value: "not-an-ip"}, {Kind: "principal", Value: "alice"}, {Kind: "country", Value: "x"}} {
-		if err := h.app.Block(ctx, operator, b); err == nil {
+	for _, b := range []auth.Block{
+		{Kind: "ip", Value: "not-an-ip"},
+		{Kind: "principal", Value: "alice"},
+		{Kind: "country", Value: "x"},
+		{Kind: "principal", Value: "token:t_\x1b[31m"},
+		{Kind: "ip", Value: "192.0.2.7", Reason: "spam\r\nfake line"},
+		{Kind: "ip", Value: "192.0.2.7", Reason: "\u202egnp.exe"},
+		{Kind: "principal", Value: "user:nobody"},
+	} {
+		if _, err := h.app.Block(ctx, operator, b); err == nil {
 			t.Errorf("Block(%+v): got no error", b)
 		}
+	}
+}
+
+// TestBlockSelf checks that the admin API rejects a block that would match
+// the request making it, which would lock the admin out of the API.
+func TestBlockSelf(t *testing.T) {
+	h := newHarness(t, api.Options{})
+	admin := h.token("root", whispersync.ScopeAdmin)
+	tokens, err := h.app.Accounts.ListTokens(t.Context(), h.user("root").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, value := range []string{"127.0.0.1", "127.0.0.0/8", "token:" + tokens[0].ID, "user:root", "user:ROOT"} {
+		r := h.postJSON("/v1/admin/blocklist", fmt.Sprintf(`{"value":%q}`, value), admin)
+		if r.status != http.StatusConflict {
+			t.Errorf("block %s from 127.0.0.1 as root: got %d %s, want 409", value, r.status, r.raw)
+		}
+	}
+	if r := h.get("/v1/admin/blocklist", admin); r.status != http.StatusOK || strings.Contains(string(r.raw), "127.0.0") {
+		t.Errorf("block list after the rejected blocks: got %d %s, want 200 and no entry", r.status, r.raw)
+	}
+	if r := h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.0/24"}`, admin); r.status != http.StatusOK {
+		t.Errorf("block another prefix: got %d %s, want 200", r.status, r.raw)
 	}
 }
 

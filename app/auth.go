@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/auth"
@@ -381,44 +383,134 @@ func (a *App) AuthenticateOIDC(ctx context.Context, v *auth.Verifier, raw string
 	return &auth.Principal{Kind: auth.KindOIDC, ID: c.Subject, User: user, Scopes: c.Scopes}, nil
 }
 
-// Block adds an entry to the block list. An IP value is a single address
-// or a CIDR prefix; a principal value is a name such as token:t_….
-func (a *App) Block(ctx context.Context, actor pipeline.Actor, b auth.Block) error {
-	switch b.Kind {
-	case "ip":
-		n, err := ParseBlockedIP(b.Value)
-		if err != nil {
-			return err
-		}
-		// A very short prefix blocks most of the internet, the operator
-		// included; such a block is a typo far more often than a plan.
-		ones, bits := n.Mask.Size()
-		if (bits == 32 && ones < 8) || (bits == 128 && ones < 16) {
-			return whispersync.Errorf(whispersync.EINVALID, "prefix %q would block a large part of the internet, this server's clients included: block a longer prefix such as 192.0.2.0/24", b.Value)
-		}
-	case "principal":
-		kind, id, ok := strings.Cut(b.Value, ":")
-		if !ok || id == "" || !slices.Contains([]string{auth.KindToken, auth.KindSession, auth.KindService, auth.KindOIDC, "user"}, kind) {
-			return whispersync.Errorf(whispersync.EINVALID, "principal %q: use KIND:ID with kind token, session, service, oidc or user, such as token:t_…", b.Value)
-		}
-	default:
-		return whispersync.Errorf(whispersync.EINVALID, "block kind %q: use ip or principal", b.Kind)
+// maxBlockReason bounds the reason stored with a block-list entry.
+const maxBlockReason = 500
+
+// Block adds an entry to the block list and returns it as stored. An IP
+// value is a single address or a CIDR prefix. A principal value is a name
+// such as token:t_…; user:REF names a user by name, in any case, or by id,
+// and is stored as user:NAME, the form the edge matches.
+func (a *App) Block(ctx context.Context, actor pipeline.Actor, b auth.Block) (auth.Block, error) {
+	b, err := a.CheckBlock(ctx, b)
+	if err != nil {
+		return b, err
 	}
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = time.Now().UTC()
 	}
 	if err := a.audit(ctx, actor, "blocklist.add", b.Kind+":"+b.Value); err != nil {
-		return err
+		return b, err
 	}
-	return a.Identity().AddBlock(ctx, b)
+	return b, a.Identity().AddBlock(ctx, b)
 }
 
-// Unblock removes an entry from the block list.
-func (a *App) Unblock(ctx context.Context, actor pipeline.Actor, kind, value string) error {
-	if err := a.audit(ctx, actor, "blocklist.remove", kind+":"+value); err != nil {
-		return err
+// CheckBlock validates a block-list entry and returns it in the form Block
+// stores, without storing it.
+func (a *App) CheckBlock(ctx context.Context, b auth.Block) (auth.Block, error) {
+	if err := checkBlockText("value", b.Value, 256); err != nil {
+		return b, err
 	}
-	return a.Identity().RemoveBlock(ctx, kind, value)
+	if err := checkBlockText("reason", b.Reason, maxBlockReason); err != nil {
+		return b, err
+	}
+	switch b.Kind {
+	case "ip":
+		n, err := ParseBlockedIP(b.Value)
+		if err != nil {
+			return b, err
+		}
+		// A very short prefix blocks most of the internet, the operator
+		// included; such a block is a typo far more often than a plan.
+		ones, bits := n.Mask.Size()
+		if (bits == 32 && ones < 8) || (bits == 128 && ones < 16) {
+			return b, whispersync.Errorf(whispersync.EINVALID, "prefix %q would block a large part of the internet, this server's clients included: block a longer prefix such as 192.0.2.0/24", b.Value)
+		}
+	case "principal":
+		kind, id, ok := strings.Cut(b.Value, ":")
+		if !ok || id == "" || !slices.Contains([]string{auth.KindToken, auth.KindSession, auth.KindService, auth.KindOIDC, "user"}, kind) {
+			return b, whispersync.Errorf(whispersync.EINVALID, "principal %q: use KIND:ID with kind token, session, service, oidc or user, such as token:t_…", b.Value)
+		}
+		if kind == "user" {
+			user, err := a.blockedUser(ctx, id)
+			if err != nil {
+				return b, err
+			}
+			if user == nil {
+				return b, whispersync.Errorf(whispersync.ENOTFOUND, "user %q not found: block an existing user as user:NAME (whispersync users list shows them)", id)
+			}
+			b.Value = "user:" + user.Name
+		}
+	default:
+		return b, whispersync.Errorf(whispersync.EINVALID, "block kind %q: use ip or principal", b.Kind)
+	}
+	return b, nil
+}
+
+// checkBlockText rejects a block-list value or reason that is too long or
+// holds control or bidirectional formatting characters, which would
+// garble or disguise the listing in a terminal.
+func checkBlockText(field, text string, limit int) error {
+	if len(text) > limit {
+		return whispersync.Errorf(whispersync.EINVALID, "block %s of %d bytes: use at most %d", field, len(text), limit)
+	}
+	for _, r := range text {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			return whispersync.Errorf(whispersync.EINVALID, "block %s %q holds the character %U: use printable text only", field, text, r)
+		}
+	}
+	return nil
+}
+
+// blockedUser returns the user that ref names, by name as a login matches
+// names or by id, or nil when ref names no user.
+func (a *App) blockedUser(ctx context.Context, ref string) (*whispersync.User, error) {
+	user, err := a.Accounts.FindUserByName(ctx, ref)
+	if whispersync.IsNotFound(err) {
+		user, err = a.Accounts.FindUserByID(ctx, ref)
+	}
+	if whispersync.IsNotFound(err) {
+		return nil, nil
+	}
+	return user, err
+}
+
+// Unblock removes an entry from the block list. A user:REF value that is
+// not listed as written is removed in the form Block stores for that user.
+// It returns the value removed.
+func (a *App) Unblock(ctx context.Context, actor pipeline.Actor, kind, value string) (string, error) {
+	if ref, ok := strings.CutPrefix(value, "user:"); ok && kind == "principal" {
+		listed, err := a.blockListed(ctx, value)
+		if err != nil {
+			return value, err
+		}
+		if !listed {
+			user, err := a.blockedUser(ctx, ref)
+			if err != nil {
+				return value, err
+			}
+			if user != nil {
+				value = "user:" + user.Name
+			}
+		}
+	}
+	if err := a.audit(ctx, actor, "blocklist.remove", kind+":"+value); err != nil {
+		return value, err
+	}
+	return value, a.Identity().RemoveBlock(ctx, kind, value)
+}
+
+// blockListed reports whether the block list holds value as written.
+func (a *App) blockListed(ctx context.Context, value string) (bool, error) {
+	blocks, err := a.Identity().ListBlocks(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, b := range blocks {
+		if b.Value == value {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // ParseBlockedIP parses an address or CIDR prefix of the block list.

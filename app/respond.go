@@ -211,7 +211,8 @@ func (a *App) act(ctx context.Context, f detect.Finding, kinds []respond.Action,
 			return nil
 		}
 		return run(respond.Revoke, "principal:"+principal, func() error {
-			return a.Block(ctx, responder, auth.Block{Kind: "principal", Value: principal, Reason: "finding " + f.ID, CreatedAt: now})
+			_, err := a.Block(ctx, responder, auth.Block{Kind: "principal", Value: principal, Reason: "finding " + f.ID, CreatedAt: now})
+			return err
 		})
 	}
 
@@ -225,7 +226,8 @@ func (a *App) act(ctx context.Context, f detect.Finding, kinds []respond.Action,
 			return done, nil
 		}
 		return done, run(respond.Block, "ip:"+id, func() error {
-			return a.Block(ctx, responder, auth.Block{Kind: "ip", Value: id, Reason: "finding " + f.ID, CreatedAt: now})
+			_, err := a.Block(ctx, responder, auth.Block{Kind: "ip", Value: id, Reason: "finding " + f.ID, CreatedAt: now})
+			return err
 		})
 	case "user", auth.KindToken:
 		user, err := a.principalUser(ctx, kind, id)
@@ -330,7 +332,7 @@ func (a *App) UndoResponse(ctx context.Context, actor pipeline.Actor, id string)
 		}
 	case respond.Revoke, respond.Block:
 		kind, value, _ := strings.Cut(r.Target, ":")
-		if err := a.Unblock(ctx, actor, kind, value); err != nil && !whispersync.IsNotFound(err) {
+		if _, err := a.Unblock(ctx, actor, kind, value); err != nil && !whispersync.IsNotFound(err) {
 			return r, err
 		}
 	default:

@@ -49,16 +49,18 @@ func runBlocklist(ctx context.Context, m *Main, args []string) error {
 		if *expires > 0 {
 			b.ExpiresAt = b.CreatedAt.Add(*expires)
 		}
-		if err := a.Block(ctx, m.operator(), b); err != nil {
+		stored, err := a.Block(ctx, m.operator(), b)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "whispersync: blocked %s\n", pos[1])
+		fmt.Fprintf(m.Stderr, "whispersync: blocked %s\n", stored.Value)
 		return nil
 	case "remove":
-		if err := a.Unblock(ctx, m.operator(), blockKind(pos[1]), pos[1]); err != nil {
+		removed, err := a.Unblock(ctx, m.operator(), blockKind(pos[1]), pos[1])
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "whispersync: unblocked %s\n", pos[1])
+		fmt.Fprintf(m.Stderr, "whispersync: unblocked %s\n", removed)
 		return nil
 	case "list":
 		blocks, err := a.Identity().ListBlocks(ctx)

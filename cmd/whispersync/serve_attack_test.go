@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/whispersync/whispersync/auth"
+	"github.com/whispersync/whispersync/sqlite"
 )
 
 // serveWith starts serve in-process with args and returns its address, a
@@ -128,9 +131,26 @@ func TestAttackPlainHTTPBoundAddress(t *testing.T) {
 func TestAttackBlocklistListEscapes(t *testing.T) {
 	env := testEnv(t)
 	value := "user:x\x1b[31mred"
-	if code, _, stderr := run(t, env, "blocklist", "add", value, "--reason", "spam\x1b]0;title\a\r\nforged line\u202e"); code != 0 {
-		t.Fatalf("blocklist add: exit %d: %s", code, stderr)
+	reason := "spam\x1b]0;title\a\r\nforged line\u202e"
+	if code, _, _ := run(t, env, "blocklist", "add", "203.0.113.9", "--reason", reason); code != 1 {
+		t.Errorf("blocklist add with escapes in the reason: exit %d, want 1", code)
 	}
+
+	// An entry stored before values were checked still lists safely.
+	if code, _, stderr := run(t, env, "blocklist", "list"); code != 0 {
+		t.Fatalf("blocklist list on a new data directory: exit %d: %s", code, stderr)
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(env["WHISPERSYNC_DATA_DIR"], "whispersync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Identity().AddBlock(t.Context(), auth.Block{Kind: "principal", Value: value, Reason: reason, CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	code, stdout, stderr := run(t, env, "blocklist", "list")
 	if code != 0 {
 		t.Fatalf("blocklist list: exit %d: %s", code, stderr)
