@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/auth"
 )
 
 // handleExport sends the caller everything held about them as a zip
@@ -34,7 +35,16 @@ type eraseRequest struct {
 
 // handleEraseSelf erases the caller's own account and data.
 func (s *Server) handleEraseSelf(w http.ResponseWriter, r *http.Request) {
-	user := principal(r).User
+	p := principal(r)
+	// Erasure cannot be undone, so a credential a device or service
+	// holds, which only needs to upload or read memos, may not erase the
+	// account: the user signs in with the password, or an admin erases.
+	if p.Kind != auth.KindSession && !p.HasScope(whispersync.ScopeAdmin) {
+		s.auditDenied(r, "privacy.erase")
+		s.error(w, r, whispersync.Errorf(whispersync.EFORBIDDEN, "erasing an account needs a signed-in session (POST /v1/login with the account's password) or a credential with the admin scope, not a %s credential", p.Kind))
+		return
+	}
+	user := p.User
 	if !s.confirmed(w, r, user.Name) {
 		return
 	}

@@ -61,11 +61,18 @@ func TestPrivacyEraseNeedsConfirmation(t *testing.T) {
 	h.upload(alice, "work/garage-day.txt")
 	h.drain()
 
-	r := h.req("POST", "/v1/privacy/erase", strings.NewReader(`{}`), "Authorization", alice, "Content-Type", "application/json")
+	// A token that uploads and reads memos may not erase the account.
+	r := h.req("POST", "/v1/privacy/erase", strings.NewReader(`{"confirm":"alice"}`), "Authorization", alice, "Content-Type", "application/json")
+	if r.status != http.StatusForbidden {
+		t.Fatalf("erase with a memos:write token: got %d %s, want 403", r.status, r.raw)
+	}
+
+	s := login(t, h, "alice")
+	r = s.do(h, "POST", "/v1/privacy/erase", `{}`, "Content-Type", "application/json", "X-CSRF-Token", s.csrf)
 	if r.status != http.StatusBadRequest || r.errorCode() != whispersync.EINVALID {
 		t.Fatalf("erase without confirmation: got %d %s, want 400 invalid", r.status, r.raw)
 	}
-	r = h.req("POST", "/v1/privacy/erase", strings.NewReader(`{"confirm":"alice"}`), "Authorization", alice, "Content-Type", "application/json")
+	r = s.do(h, "POST", "/v1/privacy/erase", `{"confirm":"alice"}`, "Content-Type", "application/json", "X-CSRF-Token", s.csrf)
 	if r.status != http.StatusOK {
 		t.Fatalf("confirmed erase: got %d %s, want 200 with a receipt", r.status, r.raw)
 	}
