@@ -266,7 +266,9 @@ func (e *Engine) Observe(en audit.Entry) {
 		if host := sourceHost(en.Source); host != "" && e.window("bf:ip:"+host, en.Time, e.t.FailedLogins) {
 			e.raise(TypeBruteForce, High, "source:"+host, en.Time, ev())
 		}
-		if en.Resource != "" && en.Resource != "user" && e.window("bf:res:"+en.Resource, en.Time, e.t.FailedLogins) {
+		// Only an account adds up failures across addresses. A failed
+		// token names the route it called, and many clients share a route.
+		if strings.HasPrefix(en.Resource, "user:") && e.window("bf:res:"+en.Resource, en.Time, e.t.FailedLogins) {
 			e.raise(TypeBruteForce, High, en.Resource, en.Time, ev())
 		}
 	case en.Action == "residency.refuse" || strings.HasPrefix(en.Action, "outbound.") && failed || en.Detail["ssrf"] != "":

@@ -40,6 +40,13 @@ func TestDetectors(t *testing.T) {
 			wantType: detect.TypeBruteForce, principal: "source:203.0.113.9", count: 2,
 		},
 		{
+			name: "brute force against one account from many addresses",
+			entries: entries(10, func(i int) audit.Entry {
+				return audit.Entry{Principal: "anonymous", Action: "auth.password", Resource: "user:u_1", Outcome: "failure", Source: fmt.Sprintf("203.0.113.%d:5000", i+1)}
+			}),
+			wantType: detect.TypeBruteForce, principal: "user:u_1", count: 1,
+		},
+		{
 			name: "token from a new network",
 			entries: entries(3, func(i int) audit.Entry {
 				src := "198.51.100.7:1"
@@ -109,6 +116,20 @@ func TestBelowThresholdsNothing(t *testing.T) {
 	}
 	for _, en := range entries(150, func(i int) audit.Entry {
 		return audit.Entry{Principal: "token:t_1", Action: "memo.read", Outcome: "success", Source: "198.51.100.7:1"}
+	}) {
+		e.Observe(en)
+	}
+	if found := e.Changed(); len(found) != 0 {
+		t.Errorf("findings: got %+v, want none", found)
+	}
+}
+
+// TestRouteIsNotAnAccount checks that failed token guesses from many
+// addresses against one route make no finding about the route.
+func TestRouteIsNotAnAccount(t *testing.T) {
+	e := detect.New(detect.Thresholds{}, detect.State{})
+	for _, en := range entries(50, func(i int) audit.Entry {
+		return audit.Entry{Principal: "anonymous", Action: "auth.token", Resource: "GET /v1/memos", Outcome: "failure", Source: fmt.Sprintf("198.51.100.%d:1", i+1)}
 	}) {
 		e.Observe(en)
 	}
