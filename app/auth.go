@@ -94,6 +94,10 @@ func (a *App) checkWait(ctx context.Context, key string) error {
 		a.auth.putClean(generation, key, now)
 	}
 	if wait := Lockout.Wait(n, last, time.Now()); wait > 0 {
+		// A refused attempt is counted, so hammering during a lockout
+		// shows on the dashboard. It is not audited, so the hammering
+		// cannot flood the audit log.
+		auth.Failures.Add("lockout", 1)
 		if Lockout.Locked(n, last, time.Now()) {
 			return auth.Retry(wait, "too many failed attempts: locked for %s, try again later", wait.Round(time.Second))
 		}

@@ -1,11 +1,14 @@
 package app_test
 
 import (
+	"errors"
+	"expvar"
 	"path/filepath"
 	"testing"
 
 	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/audit"
+	"github.com/whispersync/whispersync/auth"
 	"github.com/whispersync/whispersync/pipeline"
 )
 
@@ -47,5 +50,52 @@ func TestFailedLoginNamesTheAccount(t *testing.T) {
 	}
 	if len(resources) != 2 || resources[0] != "user:"+user.ID || resources[1] != "user" {
 		t.Errorf("failed login resources: got %v, want [user:%s user]", resources, user.ID)
+	}
+}
+
+// TestLockoutRefusalIsCounted checks that an attempt refused because an
+// earlier failure's wait still lasts is counted as a failed attempt.
+func TestLockoutRefusalIsCounted(t *testing.T) {
+	dir := t.TempDir()
+	a, err := app.Open(t.Context(), app.Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "config", "keyring.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	operator := pipeline.Actor{Principal: "operator:test", Source: "cli"}
+	user, _, err := a.User(t.Context(), "frank", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetPassword(t.Context(), operator, user, "a long and correct passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	counted := func() int64 {
+		if v, ok := auth.Failures.Get("lockout").(*expvar.Int); ok {
+			return v.Value()
+		}
+		return 0
+	}
+
+	guesser := pipeline.Actor{Source: "192.0.2.20:5000"}
+	before := counted()
+	refused := false
+	for range 10 {
+		_, _, err := a.Login(t.Context(), guesser, "frank", "wrong guess")
+		var retry *auth.RetryError
+		if errors.As(err, &retry) {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		t.Fatal("10 quick wrong guesses: none was refused with a wait")
+	}
+	if got := counted() - before; got < 1 {
+		t.Errorf("lockout refusals counted: got %d, want at least 1", got)
 	}
 }

@@ -223,7 +223,7 @@ func (m *Metrics) Sample(ctx context.Context) (Sample, error) {
 type collector struct{ m *Metrics }
 
 var (
-	descAuthFailures = prometheus.NewDesc("whispersync_auth_failures_total", "Failed authentication attempts, by reason: password, token, session, service, oidc, blocked.", []string{"reason"}, nil)
+	descAuthFailures = prometheus.NewDesc("whispersync_auth_failures_total", "Failed authentication attempts, by reason: password, token, session, service, oidc, blocked, lockout (refused while a failure wait or lockout lasts).", []string{"reason"}, nil)
 	descRateLimited  = prometheus.NewDesc("whispersync_rate_limited_total", "Requests rejected by a rate limit, by kind: principal or anonymous.", []string{"kind"}, nil)
 	descEdge         = prometheus.NewDesc("whispersync_edge_rejections_total", "Requests rejected by the edge filter, by reason.", []string{"reason"}, nil)
 	descKeyUsage     = prometheus.NewDesc("whispersync_key_usage_total", "Key operations, by KEK version or data-key class and operation.", []string{"key_id", "operation"}, nil)
