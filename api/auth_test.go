@@ -268,7 +268,7 @@ func TestOIDCBearer(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(idp.Certificate())
 	v, err := auth.NewVerifier(auth.OIDCConfig{
-		Issuer: issuerURL, ClientIDs: []string{"app-client"}, TokenUse: "access",
+		Issuer: issuerURL, ClientIDs: []string{"app-client"}, TokenUse: "access", ResourceServer: "whispersync",
 		HTTPClient: safehttp.New(safehttp.Options{AllowLoopback: true, AllowHosts: []string{"127.0.0.1"}, TLS: &tls.Config{RootCAs: roots}}),
 	})
 	if err != nil {

@@ -55,6 +55,12 @@ type OIDCConfig struct {
 	// DefaultScopes are granted to a token without a scope claim (such as a
 	// Cognito ID token). admin is never granted by default.
 	DefaultScopes []string
+	// ResourceServer is the identifier of the resource server whose custom
+	// scopes RESOURCE_SERVER/SCOPE count, such as "whispersync" for
+	// whispersync/memos:read. A custom scope of any other resource server
+	// counts for nothing, so billing/admin does not grant admin. Scopes
+	// without a slash count as they are.
+	ResourceServer string
 	// HTTPClient fetches discovery and keys; it should come from
 	// safehttp.New. Nil builds a safehttp client allowing only the issuer's
 	// host.
@@ -273,8 +279,9 @@ func (v *Verifier) audienceMatches(c *Claims) bool {
 }
 
 // scopes maps the space-separated scope claim to WhisperSync scopes. A
-// Cognito custom scope is RESOURCE_SERVER/SCOPE, so only the part after the
-// last slash counts; scopes WhisperSync does not know are dropped.
+// Cognito custom scope is RESOURCE_SERVER/SCOPE, and counts only when its
+// resource server is the configured one. Scopes WhisperSync does not know
+// are dropped.
 func (v *Verifier) scopes(claim string) []string {
 	if claim == "" {
 		return slices.Clone(v.cfg.DefaultScopes)
@@ -282,6 +289,9 @@ func (v *Verifier) scopes(claim string) []string {
 	var out []string
 	for _, s := range strings.Fields(claim) {
 		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+			if v.cfg.ResourceServer == "" || s[:i] != v.cfg.ResourceServer {
+				continue
+			}
 			s = s[i+1:]
 		}
 		if KnownScope(s) && !slices.Contains(out, s) {

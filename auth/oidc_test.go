@@ -120,12 +120,13 @@ func forge(header, claims map[string]any, secret []byte) string {
 func (iss *issuer) verifier(t *testing.T, tokenUse string, minRefresh time.Duration) *auth.Verifier {
 	t.Helper()
 	v, err := auth.NewVerifier(auth.OIDCConfig{
-		Issuer:        iss.url,
-		ClientIDs:     []string{"client-a"},
-		TokenUse:      tokenUse,
-		DefaultScopes: []string{"memos:read"},
-		MinRefresh:    minRefresh,
-		HTTPClient:    safehttp.New(safehttp.Options{AllowLoopback: true, AllowHosts: []string{"127.0.0.1"}, TLS: iss.tls}),
+		Issuer:         iss.url,
+		ClientIDs:      []string{"client-a"},
+		TokenUse:       tokenUse,
+		ResourceServer: "whispersync",
+		DefaultScopes:  []string{"memos:read"},
+		MinRefresh:     minRefresh,
+		HTTPClient:     safehttp.New(safehttp.Options{AllowLoopback: true, AllowHosts: []string{"127.0.0.1"}, TLS: iss.tls}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +172,8 @@ func TestVerifierAccepts(t *testing.T) {
 		{"aud as an array", rsaKey, func(c map[string]any) { delete(c, "client_id"); c["aud"] = []string{"other", "client-a"} }, []string{"memos:read", "memos:write"}},
 		{"expired within the skew", rsaKey, func(c map[string]any) { c["exp"] = time.Now().Unix() - 20 }, []string{"memos:read", "memos:write"}},
 		{"admin scope passed through", rsaKey, func(c map[string]any) { c["scope"] = "whispersync/admin" }, []string{"admin"}},
+		{"another resource server's admin scope ignored", rsaKey, func(c map[string]any) { c["scope"] = "billing/admin other/memos:write whispersync/memos:read" }, []string{"memos:read"}},
+		{"bare scopes counted", rsaKey, func(c map[string]any) { c["scope"] = "openid memos:write" }, []string{"memos:write"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,6 +47,7 @@ type serveFlags struct {
 	burst, anonBurst, daily   int
 	oidcIssuer, oidcClients   string
 	oidcTokenUse, oidcScopes  string
+	oidcResourceServer        string
 	metricsListen, adminUsers string
 	connRetention             time.Duration
 }
@@ -70,6 +71,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&f.oidcClients, "oidc-client-id", "", "comma-separated app client ids accepted as aud or client_id")
 	fs.StringVar(&f.oidcTokenUse, "oidc-token-use", "access", "required token_use claim (Cognito: access or id), empty for any")
 	fs.StringVar(&f.oidcScopes, "oidc-default-scopes", "memos:read,memos:write", "scopes of an OIDC token without a scope claim")
+	fs.StringVar(&f.oidcResourceServer, "oidc-resource-server", "whispersync", "resource server identifier whose custom scopes (IDENTIFIER/memos:read) count; others are ignored")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "also serve /metrics without authentication on this loopback address, such as 127.0.0.1:9090")
 	fs.StringVar(&f.adminUsers, "admin-users", "", "comma-separated users whose login sessions may open the security dashboard")
 	fs.DurationVar(&f.connRetention, "connection-log-retention", connlog.DefaultRetention, "how long the connection log under DATA_DIR/connections is kept")
@@ -161,7 +163,7 @@ func newAPI(a *app.App, f serveFlags, log *slog.Logger, opts api.Options) (*api.
 	if f.oidcIssuer != "" {
 		v, err := auth.NewVerifier(auth.OIDCConfig{
 			Issuer: f.oidcIssuer, ClientIDs: splitList(f.oidcClients), TokenUse: f.oidcTokenUse,
-			DefaultScopes: splitList(f.oidcScopes), Logger: log.With("component", "oidc"),
+			DefaultScopes: splitList(f.oidcScopes), ResourceServer: f.oidcResourceServer, Logger: log.With("component", "oidc"),
 		})
 		if err != nil {
 			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "auth: "))
