@@ -98,7 +98,7 @@ func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request) (token
 		err = errors.New("data after the JSON object")
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		s.error(w, r, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: %s", tokenBodyHint))
+		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: %s", tokenBodyHint)))
 		return req, 0, false
 	}
 	switch {
@@ -199,7 +199,7 @@ func (s *Server) readBlock(w http.ResponseWriter, r *http.Request) (blockRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil || req.Value == "" {
-		s.error(w, r, whispersync.Errorf(whispersync.EINVALID, `invalid JSON body: send {"value": "192.0.2.7", "reason": "…", "expires": "24h"}`))
+		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, `invalid JSON body: send {"value": "192.0.2.7", "reason": "…", "expires": "24h"}`)))
 		return req, false
 	}
 	return req, true

@@ -94,7 +94,10 @@ func (s *Server) filter(r *http.Request) error {
 		return whispersync.Errorf(errHeadersTooLarge, "the request headers have %d bytes: keep them within %d", size, lim.MaxHeaderBytes)
 	}
 	if r.ContentLength > lim.MaxBodyBytes {
-		return whispersync.Errorf(whispersync.ETOOLARGE, "request body of %d bytes exceeds %d bytes: a transcript may have at most 100,000 characters", r.ContentLength, lim.MaxBodyBytes)
+		if r.URL.Path == "/v1/memos" {
+			return whispersync.Errorf(whispersync.ETOOLARGE, "request body of %d bytes exceeds %d bytes: a transcript may have at most 100,000 characters", r.ContentLength, lim.MaxBodyBytes)
+		}
+		return whispersync.Errorf(whispersync.ETOOLARGE, "request body of %d bytes exceeds %d bytes: send a smaller body", r.ContentLength, lim.MaxBodyBytes)
 	}
 	if err := checkPath(r); err != nil {
 		return err

@@ -216,7 +216,7 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		s.error(w, r, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: send {\"bucket\": \"work\"}"))
+		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: send {\"bucket\": \"work\"}")))
 		return
 	}
 	bucket, err := whispersync.ParseBucket(body.Bucket)

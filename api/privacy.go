@@ -71,7 +71,7 @@ func (s *Server) confirmed(w http.ResponseWriter, r *http.Request, name string) 
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil || req.Confirm != name {
-		s.error(w, r, whispersync.Errorf(whispersync.EINVALID, "an erasure must be confirmed: send {\"confirm\": \"%s\"}, the name of the user to erase", name))
+		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "an erasure must be confirmed: send {\"confirm\": \"%s\"}, the name of the user to erase", name)))
 		return false
 	}
 	return true

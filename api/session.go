@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"time"
@@ -28,9 +29,19 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) e
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: send %s", example)
+		return jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: send %s", example))
 	}
 	return nil
+}
+
+// jsonBodyError turns a failure to read a JSON body into the error to
+// send: ETOOLARGE when the body passed its size limit, invalid otherwise.
+func jsonBodyError(err, invalid error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return whispersync.Errorf(whispersync.ETOOLARGE, "request body exceeds %d bytes: send a smaller JSON body", tooLarge.Limit)
+	}
+	return invalid
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {

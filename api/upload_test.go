@@ -32,3 +32,25 @@ func TestUploadRejectsMalformedBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizedJSONBodies checks that a JSON body over its route's limit
+// gets 413, not a message about invalid JSON, and that the edge's size
+// message speaks of transcripts only on the upload route.
+func TestOversizedJSONBodies(t *testing.T) {
+	h := newHarness(t, api.Options{})
+	admin := h.token("root", whispersync.ScopeAdmin)
+	big := `{"user":"` + strings.Repeat("a", 64<<10) + `","password":"x"}`
+	r := h.req(http.MethodPost, "/v1/login", strings.NewReader(big), "Content-Type", "application/json")
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("login with a 64 KiB body: got %d %s, want 413", r.status, r.raw)
+	}
+	r = h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.7","reason":"`+strings.Repeat("a", 8<<10)+`"}`, admin)
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("block with an 8 KiB body: got %d %s, want 413", r.status, r.raw)
+	}
+	huge := strings.Repeat("a", 2<<20)
+	r = h.req(http.MethodPost, "/v1/login", strings.NewReader(huge), "Content-Type", "application/json")
+	if r.status != http.StatusRequestEntityTooLarge || strings.Contains(string(r.raw), "transcript") {
+		t.Errorf("login with a 2 MiB body: got %d %s, want 413 without a word on transcripts", r.status, r.raw)
+	}
+}

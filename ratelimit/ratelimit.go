@@ -42,10 +42,16 @@ var DefaultPrincipal = Config{Rate: 10, Burst: 20, Daily: 1000}
 var DefaultAnonymous = Config{Rate: 5, Burst: 10}
 
 // Validate reports a configuration that cannot work.
+// minRate is the slowest rate accepted: one request a day. A slower rate
+// makes Retry-After values of years.
+const minRate = 1.0 / (24 * 60 * 60)
+
 func (c Config) Validate() error {
 	switch {
 	case c.Rate <= 0 || math.IsInf(c.Rate, 0) || math.IsNaN(c.Rate):
 		return fmt.Errorf("ratelimit: rate %v: use a positive number of requests per second", c.Rate)
+	case c.Rate < minRate:
+		return fmt.Errorf("ratelimit: rate %v: use at least %.7f requests per second, one a day", c.Rate, minRate)
 	case c.Burst < 1:
 		return fmt.Errorf("ratelimit: burst %d: use at least 1", c.Burst)
 	case c.Daily < 0:

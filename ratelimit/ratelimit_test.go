@@ -134,9 +134,12 @@ func TestMaxKeys(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, cfg := range []ratelimit.Config{{Rate: 0, Burst: 1}, {Rate: 1, Burst: 0}, {Rate: 1, Burst: 1, Daily: -1}} {
+	for _, cfg := range []ratelimit.Config{{Rate: 0, Burst: 1}, {Rate: 1, Burst: 0}, {Rate: 1, Burst: 1, Daily: -1}, {Rate: 1e-300, Burst: 1}} {
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("Validate(%+v): got no error", cfg)
 		}
+	}
+	if err := (ratelimit.Config{Rate: 1.0 / 86400, Burst: 1}).Validate(); err != nil {
+		t.Errorf("Validate of one request a day: %v", err)
 	}
 }
