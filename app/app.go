@@ -151,7 +151,7 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("app: open object store: %w", err)
 	}
-	a.Audit, err = a.openAudit(cfg)
+	a.Audit, err = a.openAudit(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("app: open audit log: %w", err)
 	}

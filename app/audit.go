@@ -1,14 +1,19 @@
 package app
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/audit"
+	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/seal"
 )
 
@@ -33,16 +38,89 @@ func AuditAnchorFile(keyFile string) string { return keyFile + ".audit-anchor" }
 // AuditDir is the folder of the audit log of a data directory.
 func AuditDir(dataDir string) string { return filepath.Join(dataDir, "audit") }
 
-func (a *App) openAudit(cfg Config) (*audit.Log, error) {
-	seed := a.Keyring.DeriveKey(auditDigestPurpose)
+// AuditIdentityFile is the file in a data directory that binds it to its
+// audit log, under whose identity the anchor file keeps the log's record.
+func AuditIdentityFile(dataDir string) string {
+	return filepath.Join(dataDir, audit.IdentityFileName)
+}
+
+// auditIdentityPurpose is the key-ring derivation from which the key that
+// authenticates audit identity files is derived: the backup key, because
+// a restore, which holds only that key, gives the restored directory its
+// identity (see backup.Repository.Restore).
+const auditIdentityPurpose = "backup"
+
+// auditOptions returns the options of the audit log of cfg.DataDir under
+// the keys of kr. hasData reports whether the data directory contains data.
+func auditOptions(kr *seal.Keyring, cfg Config, logger *slog.Logger, hasData bool) audit.Options {
+	seed := kr.DeriveKey(auditDigestPurpose)
 	defer clear(seed)
-	return audit.Open(AuditDir(cfg.DataDir), audit.Options{
-		HMACKey:        a.Keyring.DeriveKey(auditHMACPurpose),
+	secret := kr.DeriveKey(auditIdentityPurpose)
+	defer clear(secret)
+	return audit.Options{
+		HMACKey:        kr.DeriveKey(auditHMACPurpose),
 		DigestKey:      audit.SigningKey(seed),
 		DigestInterval: cfg.AuditDigestInterval,
 		AnchorFile:     AuditAnchorFile(cfg.KeyFile),
-		Logger:         a.Logger.With("component", "audit"),
-	})
+		IdentityFile:   AuditIdentityFile(cfg.DataDir),
+		IdentityKey:    audit.IdentityKey(secret),
+		HasData:        hasData,
+		Logger:         logger.With("component", "audit"),
+	}
+}
+
+// openAudit opens the audit log of the data directory. It rejects a log
+// that is missing, replaced or rolled back behind its record in the anchor
+// file (see audit.Options.IdentityFile).
+func (a *App) openAudit(ctx context.Context, cfg Config) (*audit.Log, error) {
+	empty, err := a.DB.Empty(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return audit.Open(AuditDir(cfg.DataDir), auditOptions(a.Keyring, cfg, a.Logger, !empty))
+}
+
+// ResetAudit starts the audit log of cfg.DataDir over, for a log that is
+// lost or cannot be trusted, so that opening the data directory fails. It
+// moves the log aside, drops its record from the anchor file, gives the
+// data directory a new identity and opens a new log. That log's first entry
+// records actor, reason and the former log (see audit.Reset). ResetAudit
+// needs the data directory to itself and an existing key file.
+func ResetAudit(ctx context.Context, cfg Config, actor pipeline.Actor, reason string) (audit.ResetNote, error) {
+	if strings.TrimSpace(reason) == "" {
+		return audit.ResetNote{}, whispersync.Errorf(whispersync.EINVALID, "say why the audit log is reset: --reason TEXT, such as an incident number")
+	}
+	if _, err := os.Stat(cfg.DataDir); err != nil {
+		return audit.ResetNote{}, whispersync.Errorf(whispersync.ENOTFOUND, "data directory %s not found: check --data-dir (WHISPERSYNC_DATA_DIR)", cfg.DataDir)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	kr, err := openExistingKeyring(cfg)
+	if err != nil {
+		return audit.ResetNote{}, err
+	}
+	defer kr.Close()
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return audit.ResetNote{}, err
+	}
+	defer lock.Close() // closing releases the lock
+
+	opts := auditOptions(kr, cfg, cfg.Logger, true)
+	dir := AuditDir(cfg.DataDir)
+	note, err := audit.Reset(dir, opts, audit.ResetNote{Principal: actor.Principal, Source: actor.Source, Reason: reason, Time: time.Now()})
+	if err != nil {
+		return note, err
+	}
+	l, err := audit.Open(dir, opts)
+	if err != nil {
+		return note, fmt.Errorf("app: open the new audit log: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return note, errors.Join(err, l.Close())
+	}
+	return note, l.Close()
 }
 
 // auditPublicKey returns the public key that verifies the audit digests.
@@ -69,6 +147,7 @@ func VerifyAudit(cfg Config, opts audit.VerifyOptions) (audit.Report, error) {
 	opts.Key = auditPublicKey(kr)
 	if opts.AnchorFile == "" {
 		opts.AnchorFile = AuditAnchorFile(cfg.KeyFile)
+		opts.IdentityFile = AuditIdentityFile(cfg.DataDir)
 	}
 	return audit.VerifySigned(AuditDir(cfg.DataDir), opts)
 }

@@ -320,14 +320,17 @@ func (l *Log) signDigest() error {
 	}
 	l.digests.last, l.digests.pending = signed, nil
 	l.logger.Debug("audit digest signed", "digest", signed.name, "last_seq", d.LastSeq)
+	if d.Number == 1 {
+		l.digests.first = signed.payloadHash()
+	}
 	if l.anchorFile != "" {
 		// The digest is already durable; a lagging anchor only weakens the
 		// rollback check until the next digest, so it is logged, not fatal.
-		if d.Number == 1 {
-			l.digests.first = signed.payloadHash()
-		}
-		if err := writeAnchor(l.anchorFile, anchor{First: l.digests.first, Number: d.Number, LastSeq: d.LastSeq, Hash: signed.payloadHash()}); err != nil {
+		rec := l.anchorRecord(signed)
+		if err := updateAnchor(l.anchorFile, rec); err != nil {
 			l.logger.Error("audit anchor update failed", "anchor", l.anchorFile, "digest", signed.name, "err", err)
+		} else {
+			l.anchored = &rec
 		}
 	}
 	return nil

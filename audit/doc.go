@@ -93,4 +93,18 @@
 //
 // The signing key must live apart from the log: whoever holds it can sign a
 // digest for a rewritten log.
+//
+// # Anchor and identity
+//
+// Cutting the newest digests together with their entries, or deleting the
+// whole log, breaks no signature. Options.AnchorFile names a file outside
+// the data directory, beside the key file, with one record per log: its
+// first digest and the number and hash of its newest digest. Several data
+// directories may share it. Options.IdentityFile names a file in the data
+// directory with a random identity and its HMAC under a key from the key
+// file. The identity binds the directory to its log's record, so Open
+// rejects a log that is missing, replaced or rolled back behind the record,
+// and VerifySigned reports it. A restore writes a new identity, so that the
+// restored directory's log gets a record of its own. Reset is the audited
+// way to start over when a log is lost.
 package audit

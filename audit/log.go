@@ -63,6 +63,25 @@ type Options struct {
 	// each signed digest updates, so that VerifySigned can tell a log rolled
 	// back to an earlier digest. Keep it beside the key file.
 	AnchorFile string
+	// IdentityFile, when set, binds the data directory to its log: it names
+	// the file (see IdentityFileName) that holds the directory's identity,
+	// under which the anchor file keeps the log's record. It needs
+	// AnchorFile, DigestKey and IdentityKey. Open then rejects, with
+	// ErrBroken, a log that is missing, another log than the one recorded,
+	// or one rolled back behind its record, instead of starting a new log.
+	// Reset is the deliberate way out. A directory without the file gets a
+	// new identity when it has no log yet, and keeps its log when that log
+	// was anchored by a release before identities.
+	IdentityFile string
+	// IdentityKey authenticates IdentityFile (see IdentityKey). An identity
+	// that no record names yet, such as a restore's, is accepted only when
+	// it verifies, so that an attacker who can write the data directory
+	// cannot start a new log by making up an identity.
+	IdentityKey []byte
+	// HasData is set when the data directory already contains data. A
+	// directory with data but neither an identity file nor a log has lost
+	// its log, and Open rejects it.
+	HasData bool
 
 	// openFile opens segment files for the writer. Tests set it to inject
 	// failures.
@@ -89,6 +108,10 @@ type Log struct {
 	digestDir      string
 	digestKey      ed25519.PrivateKey
 	anchorFile     string
+	logDir         string  // the absolute path of dir, for the anchor's records
+	id             string  // the data directory's identity; empty without Options.IdentityFile
+	anchored       *anchor // the log's record as the anchor file holds it, when known
+	reset          *ResetNote
 	digestInterval time.Duration
 	digestRequests chan chan error
 
@@ -160,6 +183,17 @@ func Open(dir string, opts Options) (*Log, error) {
 		l.openFile = openSegmentFile
 	}
 
+	if abs, err := filepath.Abs(dir); err == nil {
+		l.logDir = abs
+	}
+	if opts.IdentityFile != "" {
+		// Before anything is created, so that a rejected directory stays
+		// as it was found.
+		if err := l.bind(opts); err != nil {
+			return nil, fmt.Errorf("audit: open %s: %w", dir, err)
+		}
+	}
+
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
@@ -170,9 +204,16 @@ func Open(dir string, opts Options) (*Log, error) {
 		if err := l.openDigests(); err != nil {
 			return nil, errors.Join(fmt.Errorf("audit: open %s: %w", dir, err), l.file.Close())
 		}
+		l.refreshAnchor()
 	}
 
 	go l.run()
+	if l.reset != nil && l.seq == 0 {
+		// A log that Reset started records why before anything else.
+		if err := l.Append(context.Background(), resetEvent(l.reset, dir)); err != nil {
+			return nil, errors.Join(err, l.Close())
+		}
+	}
 	return l, nil
 }
 

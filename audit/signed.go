@@ -28,9 +28,16 @@ type VerifyOptions struct {
 	// Now returns the current time for MaxUnsigned. Nil means time.Now.
 	Now func() time.Time
 	// AnchorFile, when set, is the anchor the writer keeps (see
-	// Options.AnchorFile); a digest chain shorter than the anchor records,
-	// or a different digest under its number, is a problem.
+	// Options.AnchorFile); a digest chain shorter than the log's record
+	// there, or a different digest under its number, is a problem.
 	AnchorFile string
+	// IdentityFile, when set with AnchorFile, names the data directory's
+	// identity file (see Options.IdentityFile). The log's record is then the
+	// one under that identity, whichever log wrote the anchor file last, and
+	// a missing record, a log other than the recorded one, or a removed
+	// identity file is a problem. Without it the record is found by the
+	// log's first digest.
+	IdentityFile string
 }
 
 // VerifySigned checks the log in dir as Verify does, and checks it against
@@ -67,11 +74,18 @@ func VerifySigned(dir string, opts VerifyOptions) (Report, error) {
 	newest := digests[len(digests)-1]
 	report.SignedThrough, report.LastDigest = newest.LastSeq, newest.Time
 	if opts.AnchorFile != "" {
-		a, err := readAnchor(opts.AnchorFile)
+		records, err := readAnchor(opts.AnchorFile)
 		if err != nil {
 			return report, fmt.Errorf("audit: verify: %w", err)
 		}
-		if problem := checkAnchor(digests, a, opts.AnchorFile); problem != nil {
+		rec, problem, err := verifyRecord(digests, records, opts)
+		if err != nil {
+			return report, fmt.Errorf("audit: verify: %w", err)
+		}
+		if problem == nil {
+			problem = checkAnchor(digests, rec, opts.AnchorFile)
+		}
+		if problem != nil {
 			report.Problem = problem
 			return report, fmt.Errorf("audit: verify %s: %s: %w", dir, problem, ErrBroken)
 		}
@@ -248,4 +262,36 @@ func segmentsFrom(dir string, segments []int, seq uint64) []int {
 		}
 	}
 	return nil
+}
+
+// verifyRecord finds the log's record among the anchor's records: the one
+// under the data directory's identity when opts has an identity file, else
+// the one of the log's first digest. It returns a problem when the
+// identity has no record or the identity file was removed.
+func verifyRecord(digests []*signedDigest, records []anchor, opts VerifyOptions) (*anchor, *Problem, error) {
+	first := digests[0].payloadHash()
+	if opts.IdentityFile == "" {
+		return recordByFirst(records, first), nil, nil
+	}
+	id, err := readIdentity(opts.IdentityFile, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if id == nil {
+		rec := recordByFirst(records, first)
+		if rec != nil && rec.ID != "" {
+			return nil, &Problem{Reason: fmt.Sprintf(
+				"the identity file %s is missing, but the anchor %s records this log under identity %s: the identity file was removed",
+				opts.IdentityFile, opts.AnchorFile, rec.ID)}, nil
+		}
+		// A log of a release before identities.
+		return rec, nil, nil
+	}
+	rec := recordByID(records, id.ID)
+	if rec == nil {
+		return nil, &Problem{Reason: fmt.Sprintf(
+			"the anchor %s has no record of the log bound to this data directory by %s, so a rollback could not be told: open the data directory once with whispersync, which records its log, then verify again",
+			opts.AnchorFile, opts.IdentityFile)}, nil
+	}
+	return rec, nil, nil
 }

@@ -66,7 +66,7 @@ func (r *Repository) drill(ctx context.Context, progress Progress) (int, string,
 	}
 	defer os.RemoveAll(scratch)
 	target := filepath.Join(scratch, "data")
-	if _, err := r.Restore(ctx, m.ID, target, progress); err != nil {
+	if _, err := r.restore(ctx, m.ID, target, progress, false); err != nil {
 		return 0, m.ID, err
 	}
 	if err := sqlite.CheckIntegrity(ctx, filepath.Join(target, "whispersync.db")); err != nil {

@@ -16,6 +16,7 @@ import (
 	"slices"
 
 	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/audit"
 	"github.com/whispersync/whispersync/seal"
 	"github.com/whispersync/whispersync/sqlite"
 )
@@ -212,7 +213,18 @@ func (r *Repository) Verify(ctx context.Context, id string, progress Progress) (
 // backup key is still in the escrow unwrapped again and those of erased
 // owners deleted, and the object versions. target must be empty or
 // missing. The caller then reapplies the erasure ledger.
+//
+// The restored directory gets a new audit identity (see
+// audit.IdentityFileName): the backup holds no audit log, so the directory
+// starts a log of its own, which the anchor file beside the key file
+// records apart from the source's.
 func (r *Repository) Restore(ctx context.Context, id, target string, progress Progress) (*Manifest, error) {
+	return r.restore(ctx, id, target, progress, true)
+}
+
+// restore is Restore; a drill, whose scratch folder is never opened,
+// passes identity false and gets no audit identity.
+func (r *Repository) restore(ctx context.Context, id, target string, progress Progress, identity bool) (*Manifest, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
@@ -239,7 +251,7 @@ func (r *Repository) Restore(ctx context.Context, id, target string, progress Pr
 	if err := os.MkdirAll(target, 0o700); err != nil {
 		return nil, fmt.Errorf("backup: restore: %w", err)
 	}
-	if err := r.restoreInto(ctx, m, sr, target, progress); err != nil {
+	if err := r.restoreInto(ctx, m, sr, target, progress, identity); err != nil {
 		// target was empty or missing, so everything in it is this
 		// restore's: remove it, so a retry finds the folder empty again.
 		if cerr := emptyFolder(target, existed); cerr != nil {
@@ -257,7 +269,7 @@ func (r *Repository) Restore(ctx context.Context, id, target string, progress Pr
 // that a killed restore left behind, and app.Open refuses it.
 const IncompleteMarker = "RESTORE-INCOMPLETE"
 
-func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader, target string, progress Progress) error {
+func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader, target string, progress Progress, identity bool) error {
 	marker := filepath.Join(target, IncompleteMarker)
 	if err := writeFileAtomic(marker, []byte("restore of backup "+m.ID+" in progress\n")); err != nil {
 		return err
@@ -294,6 +306,11 @@ func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader,
 	}
 	if err := objects.Close(); err != nil {
 		return err
+	}
+	if identity {
+		if _, err := audit.NewIdentity(filepath.Join(target, audit.IdentityFileName), audit.IdentityKey(r.cfg.Key)); err != nil {
+			return err
+		}
 	}
 	if err := syncTree(target); err != nil {
 		return err

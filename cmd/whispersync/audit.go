@@ -16,10 +16,11 @@ const auditExamples = `  whispersync audit verify
   whispersync audit verify --from 2026-03-01
   whispersync audit search --principal operator:alice --from 24h
   whispersync audit search --action 'memo.*' --resource 'memo:u_01jf*' --json > export.jsonl
+  whispersync audit reset --reason 'INC-142: audit folder lost with the disk, see ticket'
 `
 
 func runAudit(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("audit", "audit verify [--from TIME] [--max-unsigned DURATION] [--json]\n       whispersync audit search [--principal P] [--action A] [--resource R] [--outcome O] [--from TIME] [--to TIME] [--limit N] [--json]\n\nverify checks every audit entry against the hash chain and the signed digests\nand names the first bad entry; the exit status is 1 when anything fails.\nsearch prints matching entries, oldest first; a value ending in * matches by\nprefix. TIME is RFC 3339, a date (2026-03-14) or a duration ago (24h). Both\nread only the audit folder and the key file, so they run beside serve.", auditExamples)
+	fs := m.newFlags("audit", "audit verify [--from TIME] [--max-unsigned DURATION] [--json]\n       whispersync audit search [--principal P] [--action A] [--resource R] [--outcome O] [--from TIME] [--to TIME] [--limit N] [--json]\n       whispersync audit reset --reason TEXT\n\nverify checks every audit entry against the hash chain and the signed digests\nand names the first bad entry; the exit status is 1 when anything fails.\nsearch prints matching entries, oldest first; a value ending in * matches by\nprefix. TIME is RFC 3339, a date (2026-03-14) or a duration ago (24h). Both\nread only the audit folder and the key file, so they run beside serve.\n\nreset is for a data directory that no command opens any more because its\naudit log is missing, replaced or rolled back behind the anchor file beside\nthe key file. Keep a copy of the data directory for investigation first. It\nmoves the audit folder aside to audit-before-reset-TIME, drops the log's\nrecord from the anchor file, gives the directory a new identity and starts a\nnew log whose first entry, audit.reset, records who reset it, the reason and\nthe former log. It needs the data directory to itself (stop serve first).", auditExamples)
 	from := fs.String("from", "", "verify: check the entries after the newest digest before TIME; search: entries at or after TIME")
 	to := fs.String("to", "", "search: entries before TIME")
 	maxUnsigned := fs.Duration("max-unsigned", app.DefaultMaxUnsigned, "verify: fail when entries are unsigned and the newest digest is older than this; 0 turns the check off")
@@ -29,12 +30,13 @@ func runAudit(ctx context.Context, m *Main, args []string) error {
 	outcome := fs.String("outcome", "", "search: success, failure or denied")
 	limit := fs.Int("limit", 0, "search: stop after N entries (0: no limit)")
 	asJSON := fs.Bool("json", false, "print JSON (search: one entry per line)")
+	reason := fs.String("reason", "", "reset: why the log is started over, such as an incident number; recorded in the new log (required)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("audit needs one action: verify or search\nhint: whispersync audit verify")
+		return usagef("audit needs one action: verify, search or reset\nhint: whispersync audit verify")
 	}
 	now := time.Now()
 	fromTime, err := parseTime(*from, now)
@@ -88,8 +90,21 @@ func runAudit(ctx context.Context, m *Main, args []string) error {
 			fmt.Fprintln(m.Stderr, "whispersync: no audit entry matches")
 		}
 		return nil
+	case "reset":
+		if strings.TrimSpace(*reason) == "" {
+			return usagef("audit reset needs --reason TEXT, which the new log records\nhint: whispersync audit reset --reason 'INC-142: audit folder lost with the disk'")
+		}
+		note, err := app.ResetAudit(ctx, cfg, m.operator(), *reason)
+		if err != nil {
+			return err
+		}
+		if note.MovedTo != "" {
+			fmt.Fprintf(m.Stdout, "moved the former audit log to %s; keep it for investigation\n", note.MovedTo)
+		}
+		fmt.Fprintf(m.Stdout, "started a new audit log in %s; its first entry, audit.reset, records the reset\n", app.AuditDir(m.DataDir))
+		return nil
 	}
-	return usagef("unknown audit action %q: use verify or search", pos[0])
+	return usagef("unknown audit action %q: use verify, search or reset", pos[0])
 }
 
 // errAuditBroken makes audit verify exit with status 1 after it printed the
