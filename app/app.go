@@ -123,6 +123,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := a.openKeys(ctx, source); err != nil {
 		return nil, errors.Join(err, a.Close())
 	}
+	a.Secrets.SetFindingSink(a.recordSecretFinding)
 	if err := a.openOps(ctx, cfg); err != nil {
 		return nil, errors.Join(err, a.Close())
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/audit"
 	"github.com/whispersync/whispersync/check"
 	"github.com/whispersync/whispersync/detect"
@@ -18,6 +20,53 @@ import (
 // interval; the others go out in a digest every respond.DefaultInterval
 // (15 minutes).
 const DefaultDetectionInterval = time.Minute
+
+// TypeSecretRotationDue is the type of the finding that a secret only its
+// owner can rotate is due; its principal is "secret:NAME".
+const TypeSecretRotationDue = "secrets.rotation_due"
+
+// recordSecretFinding turns a rotation-due finding of the secret store
+// into a finding beside the detectors' ones, so that findings list shows
+// it and Respond publishes it. The same version found due again changes
+// nothing, so each version is published once; a new version due counts
+// again and reopens an archived finding.
+func (a *App) recordSecretFinding(ctx context.Context, sf secrets.Finding) error {
+	if sf.Secret == "" {
+		return fmt.Errorf("app: secret finding %s names no secret", sf.Resource)
+	}
+	store := a.Findings()
+	principal := "secret:" + sf.Secret
+	id := detect.FindingID(TypeSecretRotationDue, principal)
+	version := strconv.Itoa(sf.Version)
+
+	f, err := store.Get(ctx, id)
+	switch {
+	case whispersync.IsNotFound(err):
+		f = detect.Finding{ID: id, Type: TypeSecretRotationDue, Severity: detect.Medium, Principal: principal, FirstSeen: sf.CreatedAt}
+	case err != nil:
+		return err
+	case f.Evidence["version"] == version:
+		return nil
+	}
+
+	f.Count++
+	f.Archived = false
+	f.LastSeen = sf.CreatedAt
+	f.Evidence = map[string]string{
+		"version": version,
+		"due":     sf.Due.UTC().Format(time.RFC3339),
+		"fix":     "whispersync secrets rotate " + sf.Secret + " --from-file FILE",
+	}
+	if sf.Contact != "" {
+		f.Evidence["contact"] = sf.Contact
+	}
+
+	if err := store.Put(ctx, f); err != nil {
+		return err
+	}
+	a.Logger.Warn("finding", "finding", f.ID, "type", f.Type, "severity", f.Severity, "count", f.Count)
+	return nil
+}
 
 // Findings returns the store of threat-detection findings.
 func (a *App) Findings() *detect.Store {

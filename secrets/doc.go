@@ -13,8 +13,9 @@
 //
 // Rotation runs a hook chosen by the secret's type: TypeGenerate draws a
 // random value, TypeProvider asks a Provider for a new credential, and
-// TypeNotify cannot rotate by itself, so it logs and records a finding
-// asking the secret's contact for a new value.
+// TypeNotify cannot rotate by itself, so it records a finding asking the
+// secret's contact for a new value and hands it to the FindingSink, which
+// the application sets to list and publish it with its other findings.
 //
 // # Storage
 //

@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,11 +12,17 @@ import (
 	"github.com/whispersync/whispersync/seal"
 )
 
+// ErrOwnerRotates is wrapped by the error of Rotate for a secret of
+// TypeNotify without a value: the rotation-due finding is recorded, but the
+// secret keeps its value until its owner supplies a new one.
+var ErrOwnerRotates = errors.New("secrets: only the owner can supply a new value")
+
 // Rotate makes a new current version of name. With a value, that value is
 // used whatever the type (a manual rotation). Without one, the type's hook
 // makes it: TypeGenerate draws a random value and TypeProvider requests
-// one from the provider; TypeNotify records a finding for the contact and fails with
-// EINVALID, since only a person can supply its new value.
+// one from the provider; TypeNotify records a finding for the contact (and
+// hands it to the finding sink) and fails with EINVALID wrapping
+// ErrOwnerRotates, since only a person can supply its new value.
 func (s *Store) Rotate(ctx context.Context, by Actor, name string, value []byte) (Secret, error) {
 	if err := ValidateName(name); err != nil {
 		return Secret{}, err
@@ -38,10 +45,14 @@ func (s *Store) rotate(ctx context.Context, by Actor, sec Secret, value []byte) 
 		hook = sec.Type
 	}
 	if hook == TypeNotify {
-		if err := s.notify(ctx, by, sec); err != nil {
+		if _, err := s.notify(ctx, by, sec); err != nil {
 			return Secret{}, err
 		}
-		return Secret{}, whispersync.Errorf(whispersync.EINVALID, "secret %s is rotated by its owner%s: get a new value from the service, then run whispersync secrets rotate %s --from-file FILE", sec.Name, contactSuffix(sec.Contact), sec.Name)
+		return Secret{}, &whispersync.Error{
+			Code:    whispersync.EINVALID,
+			Message: fmt.Sprintf("secret %s was not rotated: only its owner%s can supply a new value, and a rotation-due finding now asks for one; get the new value from the service, then run whispersync secrets rotate %s --from-file FILE", sec.Name, contactSuffix(sec.Contact), sec.Name),
+			Err:     ErrOwnerRotates,
+		}
 	}
 	if err := s.audit(ctx, by, "secret.rotate", sec.Name, map[string]string{"version": fmt.Sprint(sec.Current() + 1), "hook": hook}); err != nil {
 		return Secret{}, err
@@ -93,26 +104,52 @@ type Finding struct {
 	Resource  string    `json:"resource"`
 	Message   string    `json:"message"`
 	CreatedAt time.Time `json:"created_at"`
+	// Secret, Version and Due name the secret, its version that is due and
+	// since when; Contact is who rotates it. Findings recorded before these
+	// fields existed lack them.
+	Secret  string    `json:"secret,omitempty"`
+	Version int       `json:"version,omitempty"`
+	Due     time.Time `json:"due,omitzero"`
+	Contact string    `json:"contact,omitempty"`
+}
+
+// FindingSink receives each rotation-due finding, so that it can join the
+// findings that operators list and notifiers publish. It is called every
+// time a secret is found due, also for a version already reported, so it
+// must treat the same secret and version as the same finding.
+type FindingSink func(ctx context.Context, f Finding) error
+
+// SetFindingSink makes the store hand every rotation-due finding to sink
+// after recording it; nil removes the sink. A sink that fails fails the
+// rotation or the check that found the secret due.
+func (s *Store) SetFindingSink(sink FindingSink) {
+	if sink == nil {
+		s.sink.Store(nil)
+		return
+	}
+	s.sink.Store(&sink)
 }
 
 // FindingRotationDue is the kind of finding for a secret its owner must
 // rotate.
 const FindingRotationDue = "secret_rotation_due"
 
-// notify logs that a secret needs its owner and records one finding per
-// current version, so repeated checks do not pile up findings.
-func (s *Store) notify(ctx context.Context, by Actor, sec Secret) error {
+// notify records one finding per current version that a secret needs its
+// owner, so repeated checks do not pile up findings, and hands it to the
+// finding sink.
+func (s *Store) notify(ctx context.Context, by Actor, sec Secret) (Finding, error) {
 	if err := s.audit(ctx, by, "secret.rotation_due", sec.Name, map[string]string{"version": fmt.Sprint(sec.Current())}); err != nil {
-		return err
+		return Finding{}, err
 	}
 	f := Finding{
 		Kind: FindingRotationDue, Severity: "medium", Resource: "secret:" + sec.Name, CreatedAt: s.now().UTC(),
 		Message: fmt.Sprintf("secret %s is due for rotation since %s%s: store a new value with whispersync secrets rotate %s --from-file FILE", sec.Name, sec.NextRotation.Format(time.DateOnly), contactSuffix(sec.Contact), sec.Name),
+		Secret:  sec.Name, Version: sec.Current(), Due: sec.NextRotation.UTC(), Contact: sec.Contact,
 	}
 	key := fmt.Sprintf("%s/%s/v%d", FindingRotationDue, sec.Name, sec.Current())
 	sealed, err := seal.SealJSON(ctx, s.sealer, findingIdentity(key), whispersync.KeyClassData, f)
 	if err != nil {
-		return fmt.Errorf("secrets: %s finding: %w", seal.Step(err), err)
+		return Finding{}, fmt.Errorf("secrets: %s finding: %w", seal.Step(err), err)
 	}
 	item := whispersync.Item{Owner: SystemOwner, Key: key, Data: sealed, Attrs: map[string]string{
 		"kind": f.Kind, "severity": f.Severity, "resource": f.Resource, "created_at": f.CreatedAt.Format(time.RFC3339),
@@ -120,10 +157,16 @@ func (s *Store) notify(ctx context.Context, by Actor, sec Secret) error {
 	}}
 	err = s.tables.PutItem(ctx, FindingsTable, item, whispersync.IfAbsent)
 	if err != nil && !whispersync.IsConflict(err) {
-		return fmt.Errorf("secrets: record finding: %w", err)
+		return Finding{}, fmt.Errorf("secrets: record finding: %w", err)
 	}
-	s.log.Warn("secret rotation due: its owner must supply a new value", "secret", sec.Name, "version", sec.Current(), "due", sec.NextRotation.Format(time.RFC3339))
-	return nil
+	// The sink hears of a version already recorded too: an earlier call
+	// may have failed after the record was written.
+	if sink := s.sink.Load(); sink != nil {
+		if err := (*sink)(ctx, f); err != nil {
+			return Finding{}, fmt.Errorf("secrets: hand on the finding of %s: %w", sec.Name, err)
+		}
+	}
+	return f, nil
 }
 
 // Findings lists the recorded findings, oldest key first.
@@ -168,10 +211,11 @@ func (s *Store) CheckRotations(ctx context.Context, by Actor) (CheckResult, erro
 		}
 		switch sec.Type {
 		case TypeNotify:
-			err = s.notify(ctx, by, sec)
+			_, err = s.notify(ctx, by, sec)
 			if err == nil {
 				res.Notified = append(res.Notified, sec.Name)
 				res.Overdue++
+				s.log.Warn("secret rotation due: its owner must supply a new value", "secret", sec.Name, "version", sec.Current(), "due", sec.NextRotation.Format(time.RFC3339))
 			}
 		default:
 			_, err = s.rotate(ctx, by, sec, nil)

@@ -100,6 +100,7 @@ type Store struct {
 	now       func() time.Time
 	log       *slog.Logger
 	overdue   atomic.Int64
+	sink      atomic.Pointer[FindingSink]
 }
 
 // New returns a Store.
