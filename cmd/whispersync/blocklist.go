@@ -16,10 +16,19 @@ const blocklistExamples = `  whispersync blocklist add 203.0.113.7 --reason "cre
   whispersync blocklist add token:t_06h45xd870000e9qgnh9820e7r
   whispersync blocklist list
   whispersync blocklist remove 203.0.113.7
+
+  # While serve runs, with an admin token created before it started
+  # (ADMIN_TOKEN=$(whispersync tokens create --user admin --scope admin)):
+  CA=~/.local/share/whispersync/tls/localhost.crt
+  curl --cacert $CA -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+       -d '{"value":"203.0.113.7","reason":"credential stuffing","expires":"24h"}' https://localhost:8080/v1/admin/blocklist
+  curl --cacert $CA -H "Authorization: Bearer $ADMIN_TOKEN" https://localhost:8080/v1/admin/blocklist
+  curl --cacert $CA -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+       -d '{"value":"203.0.113.7"}' https://localhost:8080/v1/admin/blocklist/remove
 `
 
 func runBlocklist(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("blocklist", "blocklist add|list|remove [VALUE] [--reason TEXT] [--expires DURATION]\n\nThe block list refuses requests from IP addresses or prefixes, and from\nprincipals (token:ID, session:ID, service:CLIENT_ID, oidc:SUBJECT,\nuser:NAME), with 403. A running serve picks changes up within 5 seconds.", blocklistExamples)
+	fs := m.newFlags("blocklist", "blocklist add|list|remove [VALUE] [--reason TEXT] [--expires DURATION]\n\nThe block list refuses requests from IP addresses or prefixes, and from\nprincipals (token:ID, session:ID, service:CLIENT_ID, oidc:SUBJECT,\nuser:NAME), with 403.\n\nserve holds the data directory while it runs, so this command then stops\nwith \"in use\". Change the list through serve's admin API instead, with a\ntoken of scope admin: POST /v1/admin/blocklist adds an entry,\nPOST /v1/admin/blocklist/remove removes one, GET /v1/admin/blocklist lists\nthem. serve applies each change at once.", blocklistExamples)
 	reason := fs.String("reason", "", "why the entry was added")
 	expires := fs.Duration("expires", 0, "lifetime, such as 24h (default: until removed)")
 	asJSON := fs.Bool("json", false, "list: print JSON")

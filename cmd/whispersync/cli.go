@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,7 +80,7 @@ func commands() []command {
 	}
 }
 
-const globalUsage = `Usage: whispersync [--data-dir DIR] [--key-file FILE] [-v] COMMAND [ARGS]
+const globalUsage = `Usage: whispersync [--data-dir DIR] [--key-file FILE] [--passphrase-file FILE] [-v] COMMAND [ARGS]
 
 WhisperSync turns voice-memo transcripts into a work journal, a searchable
 memory archive and project scaffolds for ideas, encrypted and audited.
@@ -161,6 +160,17 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// flagError turns err into a usage error when it is EINVALID. Callers use
+// it where an EINVALID error can only come from a value on the command
+// line, such as a flag that the pipeline checks, so that a mistyped value
+// exits with status 2 wherever it is checked.
+func flagError(err error) error {
+	if err != nil && whispersync.ErrorCode(err) == whispersync.EINVALID {
+		return usageError{whispersync.ErrorMessage(err)}
+	}
+	return err
+}
 
 // report prints err for people and returns the exit status.
 func (m *Main) report(err error) int {
@@ -323,10 +333,4 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-func (m *Main) printJSON(v any) error {
-	enc := json.NewEncoder(m.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/detect"
 )
 
@@ -17,7 +18,7 @@ const findingsExamples = `  whispersync findings scan
 `
 
 func runFindings(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("findings", "findings scan|list|show|archive|reopen [--all] [--json] [ID]\n\nThreat detection turns the audit trail, the dead-letter queue, key usage and\naudit verification into findings: one per type and principal, with a count.\nscan runs the detectors over what is new since the last run (serve does so\nevery 15 minutes); archive hides a finding until it occurs again.", findingsExamples)
+	fs := m.newFlags("findings", "findings scan|list|show|archive|reopen [--all] [--json] [ID]\n\nThreat detection turns the audit trail, the dead-letter queue, key usage and\naudit verification into findings: one per type and principal, with a count.\nscan runs the detectors over what is new since the last run (serve does so\n"+every(app.DefaultDetectionInterval)+"); archive hides a finding until it occurs again.\nA secret that only its owner can rotate is a secrets.rotation_due finding.", findingsExamples)
 	all := fs.Bool("all", false, "list: include archived findings")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
@@ -117,4 +118,16 @@ func (m *Main) printFinding(f detect.Finding) {
 	for _, k := range keys {
 		fmt.Fprintf(m.Stdout, "  %-14s %s\n", k, f.Evidence[k])
 	}
+}
+
+// every returns how often an interval recurs, in words: "every minute",
+// "every 15 minutes", or "every 1m30s" for an interval of no whole minutes.
+func every(d time.Duration) string {
+	switch {
+	case d == time.Minute:
+		return "every minute"
+	case d > 0 && d%time.Minute == 0:
+		return fmt.Sprintf("every %d minutes", d/time.Minute)
+	}
+	return "every " + d.String()
 }

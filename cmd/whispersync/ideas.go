@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
+	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/agent/idea"
 )
 
@@ -58,6 +62,9 @@ func runIdeas(ctx context.Context, m *Main, args []string) error {
 			if *to == "" {
 				return usagef("ideas export needs --to DIR, the project folder to write")
 			}
+			if err := checkExportFolder(*to); err != nil {
+				return err
+			}
 			if err := idea.WriteProject(*to, v.Scaffold); err != nil {
 				return err
 			}
@@ -74,4 +81,20 @@ func runIdeas(ctx context.Context, m *Main, args []string) error {
 		return nil
 	}
 	return usagef("unknown ideas action %q: use list, show or export", pos[0])
+}
+
+// checkExportFolder refuses a project folder that exists and is not empty,
+// as the help promises, even when it holds this very project: export then
+// writes nothing, and saying "wrote" would be untrue.
+func checkExportFolder(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the project folder %s: %w", dir, err)
+	case len(entries) > 0:
+		return whispersync.Errorf(whispersync.ECONFLICT, "project folder %s is not empty: name a new or empty folder with --to, or remove %s first", dir, dir)
+	}
+	return nil
 }

@@ -87,8 +87,8 @@ func TestServiceAccountsCommand(t *testing.T) {
 		t.Fatalf("serviceaccounts create: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	id := strings.TrimPrefix(strings.SplitN(stdout, "\n", 2)[0], "client_id=")
-	if code, _, _ := run(t, env, "serviceaccounts", "create", "bad", "--cert-sha256", "xyz"); code != 1 {
-		t.Errorf("serviceaccounts create with a bad fingerprint: exit %d, want 1", code)
+	if code, _, _ := run(t, env, "serviceaccounts", "create", "bad", "--cert-sha256", "xyz"); code != 2 {
+		t.Errorf("serviceaccounts create with a bad fingerprint: exit %d, want 2", code)
 	}
 	if code, _, _ := run(t, env, "serviceaccounts", "disable", id); code != 0 {
 		t.Errorf("serviceaccounts disable: exit %d", code)

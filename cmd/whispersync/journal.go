@@ -17,7 +17,7 @@ const journalExamples = `  whispersync journal show
 func runJournal(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlags("journal", "journal show [--week YYYY-Www] [--user NAME] [--json]\n\nShows the work journal of one ISO week: entries, action items and a summary.", journalExamples)
 	userName := fs.String("user", defaultUser(m.Getenv), "whose journal (env WHISPERSYNC_USER)")
-	week := fs.String("week", extract.Week(time.Now()), "ISO week, such as 2026-W49 (default: this week)")
+	week := fs.String("week", "", "ISO week, such as 2026-W49 (default: this week)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -27,6 +27,10 @@ func runJournal(ctx context.Context, m *Main, args []string) error {
 		return usagef("journal needs the action show\nhint: whispersync journal show --week %s", extract.Week(time.Now()))
 	}
 
+	if *week == "" {
+		*week = extract.Week(time.Now())
+	}
+
 	a, user, err := m.openUser(ctx, *userName, true)
 	if err != nil {
 		return err
@@ -34,7 +38,8 @@ func runJournal(ctx context.Context, m *Main, args []string) error {
 	defer a.Close()
 	j, err := a.Pipeline.Journal(ctx, m.operator(), user.ID, *week)
 	if err != nil {
-		return err
+		// The week is the one value the journal checks.
+		return flagError(err)
 	}
 	if *asJSON {
 		return m.printJSON(j)

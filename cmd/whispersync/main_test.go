@@ -254,7 +254,7 @@ func TestReadCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, week.MemoID) {
 		t.Errorf("journal show: exit %d, output:\n%s", code, stdout)
 	}
-	if code, _, stderr := run(t, env, "journal", "show", "--week", "2026-49"); code != 1 || !strings.Contains(stderr, "2026-W49") {
+	if code, _, stderr := run(t, env, "journal", "show", "--week", "2026-49"); code != 2 || !strings.Contains(stderr, "2026-W49") {
 		t.Errorf("journal with a bad week: exit %d, stderr %q", code, stderr)
 	}
 

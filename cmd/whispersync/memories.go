@@ -45,7 +45,8 @@ func runMemories(ctx context.Context, m *Main, args []string) error {
 	defer a.Close()
 	hits, err := a.Pipeline.SearchMemories(ctx, m.operator(), user.ID, strings.Join(pos[1:], " "), filter)
 	if err != nil {
-		return err
+		// The search checks only its words and the filters.
+		return flagError(err)
 	}
 	if *asJSON {
 		return m.printJSON(hits)

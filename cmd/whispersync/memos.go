@@ -39,7 +39,8 @@ func runMemos(ctx context.Context, m *Main, args []string) error {
 	case "list":
 		memos, err := a.Pipeline.ListMemos(ctx, m.operator(), user.ID, pipeline.ListOptions{Status: whispersync.MemoStatus(*status), Limit: *limit})
 		if err != nil {
-			return err
+			// The list checks only --status and --limit.
+			return flagError(err)
 		}
 		if *asJSON {
 			if memos == nil {

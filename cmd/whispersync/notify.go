@@ -18,7 +18,7 @@ const notifyExamples = `  whispersync notify list
 `
 
 func runNotify(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("notify list|test|publish [--channel NAME] [--json]", "Notifiers deliver findings to people over Slack, e-mail (SMTP with STARTTLS)\nand a signed webhook, configured by the WHISPERSYNC_NOTIFY_* settings, whose\ncredentials live in the secret store. list shows the channels; test sends a\ntest message; publish takes the automatic actions and publishes what is due,\nas serve does after each detection run.", notifyExamples)
+	fs := m.newFlags("notify", "notify list|test|publish [--channel NAME] [--json]\n\nNotifiers deliver findings to people over Slack, e-mail (SMTP with STARTTLS)\nand a signed webhook, configured by the WHISPERSYNC_NOTIFY_* settings, whose\ncredentials live in the secret store. list shows the channels; test sends a\ntest message; publish takes the automatic actions and publishes what is due,\nas serve does after each detection run.", notifyExamples)
 	channel := fs.String("channel", "", "test: only this channel (slack, email or webhook)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
@@ -130,7 +130,7 @@ const responsesExamples = `  whispersync responses list
 `
 
 func runResponses(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("responses list|undo [--json] [ID]", "Automatic responses are the actions taken on findings by severity: lock an\naccount, suspend its tokens, block an address. Each is audited; undo\nreverses one (unlocks the account or removes the block-list entry).", responsesExamples)
+	fs := m.newFlags("responses", "responses list|undo [--json] [ID]\n\nAutomatic responses are the actions taken on findings by severity: lock an\naccount, suspend its tokens, block an address. Each is audited; undo\nreverses one (unlocks the account or removes the block-list entry).", responsesExamples)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
 	if err != nil {

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/whispersync/whispersync/app"
+	"github.com/whispersync/whispersync/detect"
 	"github.com/whispersync/whispersync/secrets"
 )
 
@@ -34,8 +37,12 @@ stdout; no other command prints a value.
 Each secret has a current (AWSCURRENT) and a previous (AWSPREVIOUS) version
 and a rotation period (default 720h). rotate without a value runs the hook of
 the secret's type: generate draws a random value, provider asks the named
-provider, notify records a finding asking the contact for a new value.
-list marks overdue secrets; serve rotates due ones.`
+provider. A notify secret cannot rotate by itself: rotate records a
+secrets.rotation_due finding asking the contact for a new value, which
+findings list shows and the notifiers send, and exits 1 because the secret
+keeps its value until a new one is stored with --stdin or --from-file.
+list marks overdue secrets; serve rotates due ones and records the findings
+of due notify secrets.`
 
 func runSecrets(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlags("secrets", secretsSynopsis, secretsExamples)
@@ -89,14 +96,16 @@ func runSecrets(ctx context.Context, m *Main, args []string) error {
 		defer clear(value)
 		sec, err := a.Secrets.Set(ctx, by, pos[1], value, opts)
 		if err != nil {
-			return err
+			// Set checks only the name, the value and the flags.
+			return flagError(err)
 		}
 		fmt.Fprintf(m.Stderr, "whispersync: stored secret %s version %d (%s, rotation every %s)\n", sec.Name, sec.Current(), sec.Type, sec.RotationPeriod)
 		return nil
 	case "get":
 		value, _, err := a.Secrets.Get(ctx, by, pos[1], *stage)
 		if err != nil {
-			return err
+			// Get checks only the name and --stage.
+			return flagError(err)
 		}
 		defer clear(value)
 		_, err = m.Stdout.Write(append(value, '\n'))
@@ -112,6 +121,10 @@ func runSecrets(ctx context.Context, m *Main, args []string) error {
 			defer clear(value)
 		}
 		sec, err := a.Secrets.Rotate(ctx, by, pos[1], value)
+		if errors.Is(err, secrets.ErrOwnerRotates) {
+			id := detect.FindingID(app.TypeSecretRotationDue, "secret:"+pos[1])
+			fmt.Fprintf(m.Stderr, "whispersync: recorded finding %s (%s): whispersync findings show %s; the notifiers send it with the next digest (whispersync notify publish, or serve)\n", id, app.TypeSecretRotationDue, id)
+		}
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,8 @@ const serveExamples = `  whispersync serve
   whispersync serve --admin-users alice --metrics-listen 127.0.0.1:9090
   whispersync serve --oidc-issuer https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123 --oidc-client-id 4v1h2example
   TOKEN=$(whispersync tokens create --user alice)
-  curl --cacert ~/.local/share/whispersync/tls/localhost.crt -H "Authorization: Bearer $TOKEN" --data-binary @memo.txt https://localhost:8080/v1/memos
+  curl --cacert ~/.local/share/whispersync/tls/localhost.crt -H "Authorization: Bearer $TOKEN" \
+       -H 'Content-Type: text/plain' --data-binary @memo.txt https://localhost:8080/v1/memos
 `
 
 // serveFlags are the options of serve.
@@ -88,6 +89,9 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		if err := checkLoopback(f.metricsListen); err != nil {
 			return usagef("--metrics-listen %s: serves metrics without authentication, so only on a loopback address such as 127.0.0.1:9090", f.metricsListen)
 		}
+	}
+	if f.workers < 1 {
+		return usagef("--workers must be at least 1, got %d", f.workers)
 	}
 	if f.connRetention < 24*time.Hour {
 		return usagef("--connection-log-retention %s is under a day: the log keeps one file a day", f.connRetention)

@@ -44,7 +44,9 @@ func runServiceAccounts(ctx context.Context, m *Main, args []string) error {
 		}
 		secret, sa, err := a.CreateServiceAccount(ctx, m.operator(), user, pos[1], splitList(*scope), *cert)
 		if err != nil {
-			return err
+			// Creating an account checks only its name, --scope and
+			// --cert-sha256.
+			return flagError(err)
 		}
 		fmt.Fprintf(m.Stdout, "client_id=%s\nclient_secret=%s\n", sa.ClientID, secret)
 		return nil

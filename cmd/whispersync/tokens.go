@@ -41,7 +41,8 @@ func runTokens(ctx context.Context, m *Main, args []string) error {
 	case "create":
 		secret, _, err := a.CreateToken(ctx, m.operator(), user, *name, strings.Split(*scope, ","), *expires)
 		if err != nil {
-			return err
+			// Creating a token checks only --name, --scope and --expires.
+			return flagError(err)
 		}
 		fmt.Fprintln(m.Stdout, secret)
 		return nil
@@ -61,7 +62,11 @@ func runTokens(ctx context.Context, m *Main, args []string) error {
 			case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
 				state = "expired"
 			}
-			fmt.Fprintf(m.Stdout, "%s  %-7s  %-28s  created %s  %s\n", t.ID, state, strings.Join(t.Scopes, ","), t.CreatedAt.Local().Format(time.DateTime), t.Name)
+			expiry := "never"
+			if !t.ExpiresAt.IsZero() {
+				expiry = t.ExpiresAt.Local().Format(time.DateTime)
+			}
+			fmt.Fprintf(m.Stdout, "%s  %-7s  %-28s  created %s  expires %-19s  %s\n", t.ID, state, strings.Join(t.Scopes, ","), t.CreatedAt.Local().Format(time.DateTime), expiry, terminalSafe(t.Name))
 		}
 		return nil
 	case "revoke":
