@@ -73,12 +73,22 @@ func (l *Log) bind(opts Options) error {
 			if entries && id.Reset != nil {
 				return rejectLog("the audit log in %s appeared after whispersync audit reset moved the former log aside, before the new log was started", l.dir)
 			}
-			if legacy := recordByFirst(records, first); exists && legacy != nil {
+			legacy := recordByFirst(records, first)
+			if exists && legacy != nil {
 				// A crash after binding a log of a release before
 				// identities, before its record was claimed.
 				if err := l.checkRecord(numbers, legacy); err != nil {
 					return err
 				}
+			} else if (exists || opts.HasData) && id.Dir != dataDirOf(opts.IdentityFile) {
+				// Only the directory it was written for may start a log
+				// under an unrecorded identity. Elsewhere it would
+				// replace a log that the anchor file records.
+				// NOTE: the check is by path, so whoever can rename the
+				// data directory can still restore into its path and
+				// move the restored identity into the original.
+				return rejectLog("the identity file %s names an identity that the anchor file %s has no record of, written for the data directory %q, not for this one: the identity file was copied from another data directory, so this directory's own log and identity were removed",
+					opts.IdentityFile, l.anchorFile, id.Dir)
 			}
 			l.id = id.ID
 			l.reset = id.Reset

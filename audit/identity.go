@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -24,6 +25,12 @@ const identityTag = "whispersync-audit-identity-v1\x00"
 type identity struct {
 	// ID is 32 lowercase hex digits, random.
 	ID string `json:"id"`
+	// Dir is the data directory the identity was written for, as an
+	// absolute path with symbolic links resolved. Open accepts an identity
+	// that no record names yet only in that directory. So an identity
+	// copied from another directory, such as a restore killed before it
+	// opened its target, cannot start a new log in place of a deleted one.
+	Dir string `json:"dir,omitempty"`
 	// Reset, when set, is why the directory got this identity; the new
 	// log's first entry records it.
 	Reset *ResetNote `json:"reset,omitempty"`
@@ -91,7 +98,7 @@ func writeIdentity(path string, key []byte, note *ResetNote) (string, error) {
 		return "", err
 	}
 	id := hex.EncodeToString(b[:])
-	payload, err := json.Marshal(identity{ID: id, Reset: note})
+	payload, err := json.Marshal(identity{ID: id, Dir: dataDirOf(path), Reset: note})
 	if err != nil {
 		return "", err
 	}
@@ -127,6 +134,19 @@ func readIdentity(path string, key []byte) (*identity, error) {
 		return nil, fmt.Errorf("identity file %s: %w", path, errIdentityForged)
 	}
 	return &id, nil
+}
+
+// dataDirOf returns the data directory that holds the identity file in
+// path: absolute, with symbolic links resolved where the folder exists.
+func dataDirOf(path string) string {
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return filepath.Dir(path)
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		return real
+	}
+	return dir
 }
 
 func isLowerHex(s string) bool {
