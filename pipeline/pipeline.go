@@ -30,6 +30,8 @@ const (
 	tableIdeas           = "ideas"
 	tableReview          = "review"
 	tableTrainingSignals = "training_signals"
+	// tableState holds the pipeline's own bookkeeping, under systemOwner.
+	tableState = "pipeline_state"
 )
 
 // Object kinds, used as key prefixes and as the kind in a sealed identity.

@@ -139,3 +139,48 @@ func TestSweepOrphansKeepsRecordedMemos(t *testing.T) {
 		t.Errorf("audited removals: got %d, want 1", removals)
 	}
 }
+
+// TestSweepOrphansChecksNewVersions checks that a sweep looks only at the
+// versions written since the previous sweep began, less an hour, and at
+// every version when no sweep is on record.
+func TestSweepOrphansChecksNewVersions(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	if _, err := e.p.SweepOrphans(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := e.objects.PutObject(ctx, "transcripts/u_alice/m_fresh", []byte("sealed"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.p.SweepOrphans(ctx); err != nil || n != 1 {
+		t.Errorf("sweep after an orphan was written: got %d, %v, want 1 removed", n, err)
+	}
+	if _, err := e.objects.GetObject(ctx, "transcripts/u_alice/m_fresh", fresh.VersionID); !whispersync.IsNotFound(err) {
+		t.Errorf("orphan written after the previous sweep: got %v, want removed", err)
+	}
+
+	// A version older than the record, as if written before the previous
+	// sweep began, is not checked again.
+	old, err := e.objects.PutObject(ctx, "transcripts/u_alice/m_old", []byte("sealed"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := whispersync.Item{Owner: "_system", Key: "orphan_sweep", Attrs: map[string]string{"since": time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")}}
+	if err := e.db.Tables().PutItem(ctx, "pipeline_state", record, whispersync.Always); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.p.SweepOrphans(ctx); err != nil || n != 0 {
+		t.Errorf("sweep with a later record: got %d, %v, want none removed", n, err)
+	}
+	if _, err := e.objects.GetObject(ctx, "transcripts/u_alice/m_old", old.VersionID); err != nil {
+		t.Errorf("version older than the record: %v, want it left for a full sweep", err)
+	}
+
+	if err := e.db.Tables().DeleteItem(ctx, "pipeline_state", "_system", "orphan_sweep"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.p.SweepOrphans(ctx); err != nil || n != 1 {
+		t.Errorf("sweep with no record: got %d, %v, want the old orphan removed", n, err)
+	}
+}

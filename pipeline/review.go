@@ -178,13 +178,30 @@ func (p *Pipeline) Recover(ctx context.Context, minAge time.Duration) (int, erro
 	return len(bodies), nil
 }
 
+// sweepMargin is taken off the start of a sweep when it is recorded, so a
+// clock that steps back by less cannot hide a later orphan from the next
+// sweep.
+const sweepMargin = time.Hour
+
+// sweepKey names the record of the last completed sweep in tableState.
+const sweepKey = "orphan_sweep"
+
 // SweepOrphans removes the object versions of transcripts and quarantined
 // input whose memo was never recorded: a process killed between writing
 // the object and committing the memo leaves one behind, which no read
 // reaches but exports and backups would carry. It must run while no submit
 // is in flight, as at start-up before work is accepted, and returns how
 // many versions it removed. Each removal is audited.
+//
+// Orphans arise only while a process runs, after its own start-up sweep,
+// so a sweep checks only the versions written since the previous sweep
+// began, less sweepMargin. The first sweep of a store checks them all.
 func (p *Pipeline) SweepOrphans(ctx context.Context) (int, error) {
+	start := p.now().UTC()
+	since, err := p.lastSweep(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var orphans []whispersync.ObjectVersion
 	for _, kind := range []string{kindTranscript, kindQuarantine} {
 		versions, err := p.privateObjects.ListObjectVersions(ctx, kind+"/")
@@ -193,6 +210,9 @@ func (p *Pipeline) SweepOrphans(ctx context.Context) (int, error) {
 		}
 		known := map[string]bool{}
 		for _, v := range versions {
+			if v.LastModified.Before(since) {
+				continue
+			}
 			parts := strings.Split(v.Key, "/")
 			if len(parts) != 3 {
 				continue
@@ -212,7 +232,7 @@ func (p *Pipeline) SweepOrphans(ctx context.Context) (int, error) {
 		}
 	}
 	if len(orphans) == 0 {
-		return 0, nil
+		return 0, p.recordSweep(ctx, start)
 	}
 
 	events := make([]whispersync.AuditEvent, len(orphans))
@@ -228,5 +248,34 @@ func (p *Pipeline) SweepOrphans(ctx context.Context) (int, error) {
 		}
 	}
 	p.log.Info("removed orphaned objects", "count", len(orphans))
-	return len(orphans), nil
+	return len(orphans), p.recordSweep(ctx, start)
+}
+
+// lastSweep returns the time from which the next sweep checks versions:
+// the start of the last completed sweep less sweepMargin, or the zero time
+// when no sweep has completed.
+func (p *Pipeline) lastSweep(ctx context.Context) (time.Time, error) {
+	item, err := p.tables.GetItem(ctx, tableState, systemOwner, sweepKey)
+	if whispersync.IsNotFound(err) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("pipeline: read the last orphan sweep: %w", err)
+	}
+	since, err := time.Parse(timeLayout, item.Attrs["since"])
+	if err != nil {
+		// An unreadable record costs a full sweep, nothing more.
+		p.log.Warn("unreadable record of the last orphan sweep; checking every version", "value", item.Attrs["since"], "err", err)
+		return time.Time{}, nil
+	}
+	return since, nil
+}
+
+// recordSweep records that a sweep that began at start has completed.
+func (p *Pipeline) recordSweep(ctx context.Context, start time.Time) error {
+	item := whispersync.Item{Owner: systemOwner, Key: sweepKey, Attrs: map[string]string{"since": start.Add(-sweepMargin).Format(timeLayout)}}
+	if err := p.tables.PutItem(ctx, tableState, item, whispersync.Always); err != nil {
+		return fmt.Errorf("pipeline: record the orphan sweep: %w", err)
+	}
+	return nil
 }
