@@ -2,11 +2,15 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/whispersync/whispersync"
@@ -57,6 +61,103 @@ type ops struct {
 	ledger   *privacy.Ledger
 	schedule backup.Schedule
 	dataDir  string
+	// locations is the file beside the key file that lists every backup
+	// location used with the key file (see BackupLocationsFile).
+	locations string
+	// deleteAfter is the retention of the backups, for the locations that
+	// keys retire reads besides the configured one.
+	deleteAfter time.Duration
+}
+
+// BackupLocationsFile is the file beside the key file that lists every
+// backup location, hot and cold, that a backup was written to with the key
+// file. keys retire reads the backups of each one, so a location that
+// another data directory or another WHISPERSYNC_BACKUP_DIR used still keeps
+// the key versions its backups need.
+func BackupLocationsFile(keyFile string) string { return keyFile + ".backup-locations" }
+
+// backupLocation is one entry of the backup locations file.
+type backupLocation struct {
+	Dir     string `json:"dir"`
+	ColdDir string `json:"cold_dir"`
+}
+
+// registerBackupLocation adds loc to the backup locations file in path
+// unless it is listed already. It holds an flock on PATH.lock while it
+// rewrites the file, so data directories sharing the key file keep each
+// other's entries.
+func registerBackupLocation(path string, loc backupLocation) error {
+	for _, p := range []*string{&loc.Dir, &loc.ColdDir} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		*p = abs
+	}
+
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock the backup locations file: %w", err)
+	}
+	defer lock.Close() // closing releases the lock; nothing was written to it
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock the backup locations file: %w", err)
+	}
+	locs, err := readBackupLocations(path)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(locs, loc) {
+		return nil
+	}
+
+	data, err := json.Marshal(append(locs, loc))
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write the backup locations file: %w", err)
+	}
+	_, err = f.Write(append(data, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("write the backup locations file: %w", err)
+	}
+	return nil
+}
+
+// readBackupLocations returns the locations in the backup locations file
+// in path; none when there is no file.
+func readBackupLocations(path string) ([]backupLocation, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the backup locations file: %w", err)
+	}
+	var locs []backupLocation
+	if err := json.Unmarshal(data, &locs); err != nil {
+		return nil, fmt.Errorf("the backup locations file %s is malformed: %w", path, err)
+	}
+	return locs, nil
+}
+
+// registerLocation lists the configured backup location in the backup
+// locations file before a backup or a move to the cold tier writes to it.
+func (a *App) registerLocation() error {
+	loc := backupLocation{Dir: a.ops.backups.Dir(), ColdDir: a.ops.backups.ColdDir()}
+	if err := registerBackupLocation(a.ops.locations, loc); err != nil {
+		return fmt.Errorf("app: record the backup location %s beside the key file: %w", loc.Dir, err)
+	}
+	return nil
 }
 
 // Backups returns the backup repository.
@@ -102,6 +203,8 @@ func (a *App) openOps(ctx context.Context, cfg Config) error {
 	}
 	a.ops.ledger = privacy.OpenLedger(filepath.Join(keyDir, "erasures.jsonl"))
 	a.ops.schedule = schedule
+	a.ops.locations = BackupLocationsFile(cfg.KeyFile)
+	a.ops.deleteAfter = bc.DeleteAfter
 	a.ops.dataDir = cfg.DataDir
 	return a.reapplyErasures(ctx)
 }
@@ -121,6 +224,10 @@ type BackupProgress = backup.Progress
 // CreateBackup backs up the data directory while it keeps serving.
 func (a *App) CreateBackup(ctx context.Context, actor pipeline.Actor, progress BackupProgress) (*backup.Manifest, error) {
 	if err := a.audit(ctx, actor, "backup.create", "backup:"+a.ops.backups.Dir()); err != nil {
+		return nil, err
+	}
+	if err := a.registerLocation(); err != nil {
+		a.auditFailure(ctx, actor, "backup.create", "backup:"+a.ops.backups.Dir(), err)
 		return nil, err
 	}
 	m, err := a.ops.backups.Create(ctx, a.DB, a.Objects, progress)
@@ -150,6 +257,9 @@ func (a *App) VerifyBackup(ctx context.Context, actor pipeline.Actor, id string,
 // ones.
 func (a *App) TierBackups(ctx context.Context, actor pipeline.Actor) (backup.TierResult, error) {
 	if err := a.audit(ctx, actor, "backup.tier", "backup:"+a.ops.backups.Dir()); err != nil {
+		return backup.TierResult{}, err
+	}
+	if err := a.registerLocation(); err != nil {
 		return backup.TierResult{}, err
 	}
 	return a.ops.backups.Tier(ctx)

@@ -375,21 +375,54 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 // may need KEK version to be restored. A backup keeps its data keys wrapped
 // under the versions of the day it was made. One made before backups
 // recorded those versions may need any version.
+//
+// Besides the configured backup location, it reads every location listed
+// in the backup locations file beside the key file (see
+// BackupLocationsFile): another data directory sharing the key file, or a
+// run with another WHISPERSYNC_BACKUP_DIR, may have backups there.
 func (a *App) checkBackupsFree(ctx context.Context, version int) error {
-	infos, err := a.ops.backups.List(ctx)
+	repos := []*backup.Repository{a.ops.backups}
+	locs, err := readBackupLocations(a.ops.locations)
 	if err != nil {
 		return err
 	}
+	key := a.Keyring.DeriveKey("backup")
+	defer clear(key)
+	for _, loc := range locs {
+		if sameLocation(loc, a.ops.backups) {
+			continue
+		}
+		r, err := backup.New(backup.Config{Dir: loc.Dir, ColdDir: loc.ColdDir, Key: key, Escrow: a.ops.escrow, DeleteAfter: a.ops.deleteAfter, Logger: a.Logger})
+		if err != nil {
+			return err
+		}
+		repos = append(repos, r)
+	}
+
 	var needing []backup.Info
-	for _, info := range infos {
-		if info.NeedsKEK(version) {
-			needing = append(needing, info)
+	var where []string
+	for _, r := range repos {
+		infos, err := r.List(ctx)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, info := range infos {
+			if info.NeedsKEK(version) {
+				needing = append(needing, info)
+				found = true
+			}
+		}
+		if found {
+			where = append(where, r.Dir())
 		}
 	}
 	if len(needing) == 0 {
 		return nil
 	}
-	// List returns the newest first, so the first one is deleted last.
+
+	// Newest first across the locations, so the first one is deleted last.
+	slices.SortStableFunc(needing, func(x, y backup.Info) int { return y.CreatedAt.Compare(x.CreatedAt) })
 	ids := make([]string, 0, 3)
 	for _, info := range needing[:min(3, len(needing))] {
 		ids = append(ids, info.ID)
@@ -400,7 +433,14 @@ func (a *App) checkBackupsFree(ctx context.Context, version int) error {
 	}
 	return whispersync.Errorf(whispersync.ECONFLICT,
 		"key-encryption key version %d may be needed to restore %d backups in %s (%s%s): retire it after the retention policy deletes them, on %s for the newest (whispersync backup tier applies the policy)",
-		version, len(needing), a.ops.backups.Dir(), strings.Join(ids, ", "), more, needing[0].DeleteAt.UTC().Format(time.DateOnly))
+		version, len(needing), strings.Join(where, ", "), strings.Join(ids, ", "), more, needing[0].DeleteAt.UTC().Format(time.DateOnly))
+}
+
+// sameLocation reports whether loc is the location of r.
+func sameLocation(loc backupLocation, r *backup.Repository) bool {
+	dir, err1 := filepath.Abs(r.Dir())
+	cold, err2 := filepath.Abs(r.ColdDir())
+	return err1 == nil && err2 == nil && loc.Dir == dir && loc.ColdDir == cold
 }
 
 func describeOwners(d seal.KeyDependents) string {
