@@ -67,6 +67,9 @@ type ops struct {
 	// deleteAfter is the retention of the backups, for the locations that
 	// keys retire reads besides the configured one.
 	deleteAfter time.Duration
+	// dataDirs is the file beside the key file that lists every data
+	// directory opened with it (see DataDirsFile).
+	dataDirs string
 }
 
 // BackupLocationsFile is the file beside the key file that lists every
@@ -83,9 +86,7 @@ type backupLocation struct {
 }
 
 // registerBackupLocation adds loc to the backup locations file in path
-// unless it is listed already. It holds an flock on PATH.lock while it
-// rewrites the file, so data directories sharing the key file keep each
-// other's entries.
+// unless it is listed already.
 func registerBackupLocation(path string, loc backupLocation) error {
 	for _, p := range []*string{&loc.Dir, &loc.ColdDir} {
 		abs, err := filepath.Abs(*p)
@@ -94,31 +95,44 @@ func registerBackupLocation(path string, loc backupLocation) error {
 		}
 		*p = abs
 	}
+	return registerEntry(path, "backup locations", loc)
+}
 
+// readBackupLocations returns the locations in the backup locations file
+// in path; none when there is no file.
+func readBackupLocations(path string) ([]backupLocation, error) {
+	return readEntries[backupLocation](path, "backup locations")
+}
+
+// registerEntry adds entry to the JSON list in the file path, beside the
+// key file, unless it is listed already. It holds an flock on PATH.lock
+// while it rewrites the file, so data directories sharing the key file
+// keep each other's entries. what names the list in errors.
+func registerEntry[T comparable](path, what string, entry T) error {
 	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("lock the backup locations file: %w", err)
+		return fmt.Errorf("lock the %s file: %w", what, err)
 	}
 	defer lock.Close() // closing releases the lock; nothing was written to it
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock the backup locations file: %w", err)
+		return fmt.Errorf("lock the %s file: %w", what, err)
 	}
-	locs, err := readBackupLocations(path)
+	entries, err := readEntries[T](path, what)
 	if err != nil {
 		return err
 	}
-	if slices.Contains(locs, loc) {
+	if slices.Contains(entries, entry) {
 		return nil
 	}
 
-	data, err := json.Marshal(append(locs, loc))
+	data, err := json.Marshal(append(entries, entry))
 	if err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("write the backup locations file: %w", err)
+		return fmt.Errorf("write the %s file: %w", what, err)
 	}
 	_, err = f.Write(append(data, '\n'))
 	if err == nil {
@@ -128,26 +142,26 @@ func registerBackupLocation(path string, loc backupLocation) error {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		return fmt.Errorf("write the backup locations file: %w", err)
+		return fmt.Errorf("write the %s file: %w", what, err)
 	}
 	return nil
 }
 
-// readBackupLocations returns the locations in the backup locations file
-// in path; none when there is no file.
-func readBackupLocations(path string) ([]backupLocation, error) {
+// readEntries returns the JSON list in the file path; none when there is
+// no file.
+func readEntries[T any](path, what string) ([]T, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the backup locations file: %w", err)
+		return nil, fmt.Errorf("read the %s file: %w", what, err)
 	}
-	var locs []backupLocation
-	if err := json.Unmarshal(data, &locs); err != nil {
-		return nil, fmt.Errorf("the backup locations file %s is malformed: %w", path, err)
+	var entries []T
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return nil, fmt.Errorf("the %s file %s is malformed: %w", what, path, err)
 	}
-	return locs, nil
+	return entries, nil
 }
 
 // registerLocation lists the configured backup location in the backup
@@ -206,6 +220,9 @@ func (a *App) openOps(ctx context.Context, cfg Config) error {
 	a.ops.locations = BackupLocationsFile(cfg.KeyFile)
 	a.ops.deleteAfter = bc.DeleteAfter
 	a.ops.dataDir = cfg.DataDir
+	if err := a.registerDataDir(cfg.KeyFile, cfg.DataDir); err != nil {
+		return err
+	}
 	return a.reapplyErasures(ctx)
 }
 

@@ -357,6 +357,9 @@ func (a *App) RetireKEK(ctx context.Context, actor pipeline.Actor, version int) 
 			return whispersync.Errorf(whispersync.ECONFLICT, "key-encryption key version %d still wraps %d data keys of %d owners (%s): run whispersync keys rotate --resume to rewrap them, then retire it", version, d.DataKeys, d.Owners, describeOwners(d))
 		}
 	}
+	if err := a.checkOtherDataDirs(ctx, version); err != nil {
+		return err
+	}
 	if err := a.checkBackupsFree(ctx, version); err != nil {
 		return err
 	}

@@ -391,7 +391,9 @@ func (s *Sealer) unwrap(ctx context.Context, id dataKeyID, wrapped []byte) ([]by
 	s.countKEK(wrapped, OpDecrypt)
 	raw, err := s.keys.Decrypt(ctx, wrapped, id.encryptionContext())
 	if errors.Is(err, ErrDecrypt) {
-		s.log.Warn("stored data key failed to unwrap: the data_keys table or the key file was altered or replaced", "user_id", id.owner, "key_class", id.class, "generation", id.generation)
+		version, _ := WrappedVersion(wrapped)
+		s.log.Warn("stored data key failed to unwrap: the key file lacks the key-encryption key version that wraps it (retired, or another key file), or the data_keys table or the key file was altered",
+			"user_id", id.owner, "key_class", id.class, "generation", id.generation, "kek_version", version)
 		return nil, ErrDecrypt
 	}
 	if err != nil {

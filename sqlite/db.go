@@ -199,6 +199,43 @@ func dsn(abs string, writer bool, secureDelete string) string {
 	return u.String() + "?" + q.Encode()
 }
 
+// EachItemData calls fn with the data of every item of table in the
+// database at path. It reads through a query-only connection, so it works
+// while another process holds the database, and it never creates one.
+func EachItemData(ctx context.Context, path, table string, fn func(data []byte) error) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("sqlite: read %s: %w", path, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("sqlite: read %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", dsn(abs, false, ""))
+	if err != nil {
+		return fmt.Errorf("sqlite: read %s: %w", path, err)
+	}
+	defer db.Close()
+
+	rows, err := db.QueryContext(ctx, `SELECT data FROM items WHERE tbl = ?`, table)
+	if err != nil {
+		return fmt.Errorf("sqlite: read %s: %w", path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return fmt.Errorf("sqlite: read %s: %w", path, err)
+		}
+		if err := fn(data); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: read %s: %w", path, err)
+	}
+	return nil
+}
+
 // createPrivate creates the database file with mode 0600 when it does not
 // exist, syncs its directory so the new entry survives a power loss, and
 // narrows the mode of an existing file to 0600.

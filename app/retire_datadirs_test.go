@@ -1,0 +1,91 @@
+package app_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/app"
+	"github.com/whispersync/whispersync/pipeline"
+	"github.com/whispersync/whispersync/seal"
+)
+
+// TestRetireCountsOtherDataDirs checks that keys retire keeps a version
+// that still wraps data keys of another data directory sharing the key
+// file, such as a restored copy kept beside its source.
+func TestRetireCountsOtherDataDirs(t *testing.T) {
+	env := newOpsEnv(t)
+	ctx := t.Context()
+	source, err := app.Open(ctx, env.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = source.Close() })
+	submitAll(t, source, opsUser(t, source, "alice"), workMemo)
+
+	// A second data directory with its own data under the same key file.
+	copyCfg := env.cfg
+	copyCfg.DataDir = filepath.Join(env.base, "copy")
+	copyCfg.Backup = app.BackupConfig{Dir: filepath.Join(env.base, "copy-backups")}
+	other, err := app.Open(ctx, copyCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitAll(t, other, opsUser(t, other, "bob"), workMemo)
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	kr, _, err := seal.OpenKeyFile(env.cfg.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kr.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := source.ResumeRewrap(ctx, operator, nil); err != nil {
+		t.Fatalf("rewrap the source: %v", err)
+	}
+
+	err = source.RetireKEK(ctx, operator, 1)
+	if whispersync.ErrorCode(err) != whispersync.ECONFLICT {
+		t.Fatalf("retire while the copy's data keys need version 1: got %v, want ECONFLICT", err)
+	}
+	for _, want := range []string{copyCfg.DataDir, "keys rotate --resume"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("retire refusal %q: want it to name %q", err, want)
+		}
+	}
+
+	other, err = app.Open(ctx, copyCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ResumeRewrap(ctx, operator, nil); err != nil {
+		t.Fatalf("rewrap the copy: %v", err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := source.RetireKEK(ctx, operator, 1); err != nil {
+		t.Fatalf("retire once both directories are rewrapped: %v", err)
+	}
+
+	other, err = app.Open(ctx, copyCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	bob, _, err := other.User(ctx, "bob", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memos, err := other.Pipeline.ListMemos(ctx, operator, bob.ID, pipeline.ListOptions{})
+	if err != nil || len(memos) != 1 {
+		t.Errorf("the copy's memos after the retirement: got %d, %v, want 1 readable", len(memos), err)
+	}
+}
