@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +65,51 @@ type KeyPolicy struct {
 	KEKRotation time.Duration `json:"kek_rotation"`
 	// DataKeyRotation is how long a data key generation seals new records.
 	DataKeyRotation time.Duration `json:"data_key_rotation"`
+}
+
+// MarshalJSON writes the periods as Go duration strings, such as
+// "8760h0m0s", as every JSON output of the CLI and the API does.
+func (p KeyPolicy) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		KEKRotation     string `json:"kek_rotation"`
+		DataKeyRotation string `json:"data_key_rotation"`
+	}{p.KEKRotation.String(), p.DataKeyRotation.String()})
+}
+
+// UnmarshalJSON reads the periods as duration strings or, as policies
+// stored by earlier releases hold them, as nanoseconds. A field that is
+// absent keeps its value.
+func (p *KeyPolicy) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		KEKRotation     json.RawMessage `json:"kek_rotation"`
+		DataKeyRotation json.RawMessage `json:"data_key_rotation"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		raw json.RawMessage
+		to  *time.Duration
+	}{{raw.KEKRotation, &p.KEKRotation}, {raw.DataKeyRotation, &p.DataKeyRotation}} {
+		if len(f.raw) == 0 {
+			continue
+		}
+		var text string
+		if err := json.Unmarshal(f.raw, &text); err == nil {
+			d, err := time.ParseDuration(text)
+			if err != nil {
+				return fmt.Errorf("key policy: %w", err)
+			}
+			*f.to = d
+			continue
+		}
+		var nanos int64
+		if err := json.Unmarshal(f.raw, &nanos); err != nil {
+			return fmt.Errorf("key policy: period %s is neither a duration nor a number", f.raw)
+		}
+		*f.to = time.Duration(nanos)
+	}
+	return nil
 }
 
 // RewrapJob is the state of the last rewrap pass, kept so that a pass cut

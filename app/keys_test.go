@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/agent/memory"
@@ -355,5 +357,30 @@ func TestRewrapResumesAfterInterruption(t *testing.T) {
 	}
 	if err := a.RetireKEK(ctx, operator, 2); err != nil {
 		t.Errorf("RetireKEK(2) after the resumed pass: %v", err)
+	}
+}
+
+// TestKeyPolicyJSON checks that a key policy is written with duration
+// strings and that one stored by an earlier release, in nanoseconds, still
+// reads.
+func TestKeyPolicyJSON(t *testing.T) {
+	p := app.KeyPolicy{KEKRotation: 8760 * time.Hour, DataKeyRotation: 2160 * time.Hour}
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"kek_rotation":"8760h0m0s","data_key_rotation":"2160h0m0s"}`; string(data) != want {
+		t.Errorf("JSON: got %s, want %s", data, want)
+	}
+	var back app.KeyPolicy
+	if err := json.Unmarshal(data, &back); err != nil || back != p {
+		t.Errorf("read back: got %+v, %v, want %+v", back, err, p)
+	}
+	old := app.KeyPolicy{DataKeyRotation: time.Hour}
+	if err := json.Unmarshal([]byte(`{"kek_rotation":31536000000000000}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.KEKRotation != 8760*time.Hour || old.DataKeyRotation != time.Hour {
+		t.Errorf("policy in nanoseconds: got %+v, want 8760h and the data key period kept", old)
 	}
 }

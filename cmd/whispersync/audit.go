@@ -47,6 +47,9 @@ func runAudit(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return usagef("--to: %v", err)
 	}
+	if *maxUnsigned < 0 {
+		return usagef("--max-unsigned %s: use a positive duration such as 2h, or 0 to turn the check off", *maxUnsigned)
+	}
 	cfg := app.Config{DataDir: m.DataDir, KeyFile: m.KeyFile, PassphraseFile: m.PassphraseFile}
 
 	switch pos[0] {

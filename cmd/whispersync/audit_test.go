@@ -61,7 +61,7 @@ func TestAuditVerifyAndSearch(t *testing.T) {
 
 func TestAuditUsage(t *testing.T) {
 	env := testEnv(t)
-	for _, args := range [][]string{{"audit"}, {"audit", "fly"}, {"audit", "search", "--from", "yesterday"}} {
+	for _, args := range [][]string{{"audit"}, {"audit", "fly"}, {"audit", "search", "--from", "yesterday"}, {"audit", "verify", "--max-unsigned", "-1h"}} {
 		if code, _, _ := run(t, env, args...); code != 2 {
 			t.Errorf("%v: exit status %d, want 2", args, code)
 		}
