@@ -481,7 +481,7 @@ func freePort(t *testing.T) int {
 
 func writeFile(t *testing.T, path string, data []byte) {
 	t.Helper()
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil { // #nosec G703 -- paths are under the test's own temporary folder
 		t.Fatal(err)
 	}
 }

@@ -124,8 +124,42 @@ func registerEntry[T comparable](path, what string, entry T) error {
 	if slices.Contains(entries, entry) {
 		return nil
 	}
+	return writeEntries(path, what, append(entries, entry))
+}
 
-	data, err := json.Marshal(append(entries, entry))
+// removeEntries drops the entries of the JSON list in the file path for
+// which drop returns true, under the same lock as registerEntry, and
+// returns how many it dropped.
+func removeEntries[T any](path, what string, drop func(T) bool) (int, error) {
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("lock the %s file: %w", what, err)
+	}
+	defer lock.Close() // closing releases the lock; nothing was written to it
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return 0, fmt.Errorf("lock the %s file: %w", what, err)
+	}
+	entries, err := readEntries[T](path, what)
+	if err != nil {
+		return 0, err
+	}
+	kept := slices.DeleteFunc(slices.Clone(entries), drop)
+	if len(kept) == len(entries) {
+		return 0, nil
+	}
+	if err := writeEntries(path, what, kept); err != nil {
+		return 0, err
+	}
+	return len(entries) - len(kept), nil
+}
+
+// writeEntries replaces the JSON list in the file path through a temporary
+// file and a rename. The caller holds the lock.
+func writeEntries[T any](path, what string, entries []T) error {
+	if entries == nil {
+		entries = []T{}
+	}
+	data, err := json.Marshal(entries)
 	if err != nil {
 		return err
 	}

@@ -438,6 +438,11 @@ func (a *App) checkBackupsFree(ctx context.Context, version int) error {
 	key := a.Keyring.DeriveKey("backup")
 	defer clear(key)
 	for _, loc := range locs {
+		// A listed location was written to, so a missing one is a disk
+		// not mounted or a folder moved, not a location without backups.
+		if _, err := os.Stat(loc.Dir); errors.Is(err, os.ErrNotExist) {
+			return missingKeyUser("backup location", loc.Dir, a.ops.locations)
+		}
 		if sameLocation(loc, a.ops.backups) {
 			continue
 		}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,5 +88,71 @@ func TestRetireCountsOtherDataDirs(t *testing.T) {
 	memos, err := other.Pipeline.ListMemos(ctx, operator, bob.ID, pipeline.ListOptions{})
 	if err != nil || len(memos) != 1 {
 		t.Errorf("the copy's memos after the retirement: got %d, %v, want 1 readable", len(memos), err)
+	}
+}
+
+// TestRetireRefusesMissingPlaces checks that keys retire refuses while a
+// data directory or backup location used with the key file is missing,
+// since what it needs cannot be counted, until the operator forgets it.
+func TestRetireRefusesMissingPlaces(t *testing.T) {
+	env := newOpsEnv(t)
+	ctx := t.Context()
+	a := env.open(t, env.cfg.DataDir)
+	submitAll(t, a, opsUser(t, a, "alice"), workMemo)
+
+	copyCfg := env.cfg
+	copyCfg.DataDir = filepath.Join(env.base, "copy")
+	other, err := app.Open(ctx, copyCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	kr, _, err := seal.OpenKeyFile(env.cfg.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kr.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ResumeRewrap(ctx, operator, nil); err != nil {
+		t.Fatalf("rewrap: %v", err)
+	}
+	if _, err := a.CreateBackup(ctx, operator, nil); err != nil {
+		t.Fatalf("backup after the rewrap: %v", err)
+	}
+
+	for _, dir := range []string{copyCfg.DataDir, env.cfg.Backup.Dir} {
+		aside := dir + "-aside"
+		if err := os.Rename(dir, aside); err != nil {
+			t.Fatal(err)
+		}
+		err := a.RetireKEK(ctx, operator, 1)
+		if whispersync.ErrorCode(err) != whispersync.ECONFLICT || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "keys forget") {
+			t.Errorf("retire while %s is missing: got %v, want ECONFLICT naming it and keys forget", dir, err)
+		}
+		if err := os.Rename(aside, dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.ForgetKeyUser(ctx, operator, dir); whispersync.ErrorCode(err) != whispersync.ECONFLICT {
+			t.Errorf("forget %s while it exists: got %v, want ECONFLICT", dir, err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.ForgetKeyUser(ctx, operator, dir); err != nil {
+			t.Errorf("forget %s once it is gone: %v", dir, err)
+		}
+	}
+	if err := a.RetireKEK(ctx, operator, 1); err != nil {
+		t.Errorf("retire once the missing places are forgotten: %v", err)
+	}
+	if err := a.ForgetKeyUser(ctx, operator, filepath.Join(env.base, "never-used")); !whispersync.IsNotFound(err) {
+		t.Errorf("forget a folder no list names: got %v, want not found", err)
 	}
 }

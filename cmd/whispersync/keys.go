@@ -16,10 +16,11 @@ const keysExamples = `  whispersync keys status
   whispersync keys rotate
   whispersync keys rotate --resume
   whispersync keys retire 1
+  whispersync keys forget /mnt/old-disk/whispersync-backups
   whispersync keys schedule --kek 8760h --data-keys 2160h
 `
 
-const keysSynopsis = `keys status|rotate|retire|schedule [flags] [VERSION]
+const keysSynopsis = `keys status|rotate|retire|forget|schedule [flags] [VERSION|DIR]
 
 Manages the key hierarchy: key-encryption key (KEK) versions in the key
 file, and the per-user data keys they wrap.
@@ -30,8 +31,13 @@ file, and the per-user data keys they wrap.
                      with progress on stderr; --resume finishes a pass cut
                      short. While serve holds the data directory, only the
                      key file is rotated and serve rewraps in the background.
-  retire VERSION     remove a KEK version; refused while data keys or a backup
-                     in the backup location depend on it
+  retire VERSION     remove a KEK version; refused while it wraps data keys of
+                     this or any other data directory opened with the key
+                     file, or a backup in any backup location used with it
+                     may need it, or one of those folders is missing
+  forget DIR         drop a data directory or backup location that is gone
+                     for good from the lists beside the key file, so retire
+                     no longer waits for it; refused while DIR exists
   schedule           set how often serve rotates the KEK (default 8760h) and
                      how long a data key seals new records (default 2160h);
                      0 turns either off
@@ -51,7 +57,7 @@ func runKeys(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("keys needs an action: status, rotate, retire or schedule\nhint: whispersync keys status")
+		return usagef("keys needs an action: status, rotate, retire, forget or schedule\nhint: whispersync keys status")
 	}
 	action, rest := pos[0], pos[1:]
 	switch action {
@@ -63,8 +69,12 @@ func runKeys(ctx context.Context, m *Main, args []string) error {
 		if len(rest) != 1 {
 			return usagef("keys retire needs one KEK version\nhint: whispersync keys status lists the versions")
 		}
+	case "forget":
+		if len(rest) != 1 {
+			return usagef("keys forget needs one folder: a data directory or backup location that is gone for good")
+		}
 	default:
-		return usagef("unknown keys action %q: use status, rotate, retire or schedule", action)
+		return usagef("unknown keys action %q: use status, rotate, retire, forget or schedule", action)
 	}
 
 	a, err := m.open(ctx)
@@ -90,6 +100,12 @@ func runKeys(ctx context.Context, m *Main, args []string) error {
 			return err
 		}
 		fmt.Fprintf(m.Stderr, "whispersync: retired key-encryption key version %d\n", v)
+		return nil
+	case "forget":
+		if err := a.ForgetKeyUser(ctx, m.operator(), rest[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "whispersync: forgot %s; keys retire no longer waits for it\n", rest[0])
 		return nil
 	}
 	return m.keysSchedule(ctx, a, *kek, *dataKeys, *asJSON)

@@ -76,7 +76,7 @@ func TestAttackHangupOnPlainHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("health after SIGHUP: got %d, want 200", resp.StatusCode)
 	}
@@ -104,7 +104,7 @@ func TestAttackEmptyCORSOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("preflight of the default origin with no origins configured: got %d, allow-origin %q, want 403 and none", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
