@@ -107,55 +107,55 @@ func readBackupLocations(path string) ([]backupLocation, error) {
 // registerEntry adds entry to the JSON list in the file path, beside the
 // key file, unless it is listed already. It holds an flock on PATH.lock
 // while it rewrites the file, so data directories sharing the key file
-// keep each other's entries. what names the list in errors.
-func registerEntry[T comparable](path, what string, entry T) error {
+// keep each other's entries. listName names the list in errors.
+func registerEntry[T comparable](path, listName string, entry T) error {
 	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("lock the %s file: %w", what, err)
+		return fmt.Errorf("lock the %s file: %w", listName, err)
 	}
 	defer lock.Close() // closing releases the lock; nothing was written to it
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock the %s file: %w", what, err)
+		return fmt.Errorf("lock the %s file: %w", listName, err)
 	}
-	entries, err := readEntries[T](path, what)
+	entries, err := readEntries[T](path, listName)
 	if err != nil {
 		return err
 	}
 	if slices.Contains(entries, entry) {
 		return nil
 	}
-	return writeEntries(path, what, append(entries, entry))
+	return writeEntries(path, listName, append(entries, entry))
 }
 
 // removeEntries drops the entries of the JSON list in the file path for
 // which drop returns true, under the same lock as registerEntry, and
 // returns how many it dropped.
-func removeEntries[T any](path, what string, drop func(T) bool) (int, error) {
+func removeEntries[T any](path, listName string, drop func(T) bool) (int, error) {
 	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return 0, fmt.Errorf("lock the %s file: %w", what, err)
+		return 0, fmt.Errorf("lock the %s file: %w", listName, err)
 	}
 	defer lock.Close() // closing releases the lock; nothing was written to it
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return 0, fmt.Errorf("lock the %s file: %w", what, err)
+		return 0, fmt.Errorf("lock the %s file: %w", listName, err)
 	}
-	entries, err := readEntries[T](path, what)
+	entries, err := readEntries[T](path, listName)
 	if err != nil {
 		return 0, err
 	}
-	kept := slices.DeleteFunc(slices.Clone(entries), drop)
-	if len(kept) == len(entries) {
+	remaining := slices.DeleteFunc(slices.Clone(entries), drop)
+	if len(remaining) == len(entries) {
 		return 0, nil
 	}
-	if err := writeEntries(path, what, kept); err != nil {
+	if err := writeEntries(path, listName, remaining); err != nil {
 		return 0, err
 	}
-	return len(entries) - len(kept), nil
+	return len(entries) - len(remaining), nil
 }
 
 // writeEntries replaces the JSON list in the file path through a temporary
 // file and a rename. The caller holds the lock.
-func writeEntries[T any](path, what string, entries []T) error {
+func writeEntries[T any](path, listName string, entries []T) error {
 	if entries == nil {
 		entries = []T{}
 	}
@@ -166,7 +166,7 @@ func writeEntries[T any](path, what string, entries []T) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("write the %s file: %w", what, err)
+		return fmt.Errorf("write the %s file: %w", listName, err)
 	}
 	_, err = f.Write(append(data, '\n'))
 	if err == nil {
@@ -176,24 +176,24 @@ func writeEntries[T any](path, what string, entries []T) error {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		return fmt.Errorf("write the %s file: %w", what, err)
+		return fmt.Errorf("write the %s file: %w", listName, err)
 	}
 	return nil
 }
 
 // readEntries returns the JSON list in the file path; none when there is
 // no file.
-func readEntries[T any](path, what string) ([]T, error) {
+func readEntries[T any](path, listName string) ([]T, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the %s file: %w", what, err)
+		return nil, fmt.Errorf("read the %s file: %w", listName, err)
 	}
 	var entries []T
 	if err := json.Unmarshal(data, &entries); err != nil {
-		return nil, fmt.Errorf("the %s file %s is malformed: %w", what, path, err)
+		return nil, fmt.Errorf("the %s file %s is malformed: %w", listName, path, err)
 	}
 	return entries, nil
 }

@@ -78,10 +78,10 @@ func (a *App) checkOtherDataDirs(ctx context.Context, version int) error {
 
 // missingKeyUser is the conflict of a data directory or backup location
 // that list names but that does not exist.
-func missingKeyUser(what, dir, list string) error {
+func missingKeyUser(kind, dir, list string) error {
 	return whispersync.Errorf(whispersync.ECONFLICT,
 		"the %s %s, listed in %s as used with this key file, is missing, so what it needs of the key file is unknown: mount or move it back, or, if it is gone for good, run whispersync keys forget %s and retire again",
-		what, dir, list, dir)
+		kind, dir, list, dir)
 }
 
 // ForgetKeyUser removes dir from the lists of data directories and backup
