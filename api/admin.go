@@ -196,9 +196,7 @@ type blockRequest struct {
 
 func (s *Server) readBlock(w http.ResponseWriter, r *http.Request) (blockRequest, bool) {
 	var req blockRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.Value == "" {
+	if err := readJSON(w, r, 4096, &req); err != nil || req.Value == "" {
 		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, `invalid JSON body: send {"value": "192.0.2.7", "reason": "…", "expires": "24h"}`)))
 		return req, false
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -213,9 +212,7 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Bucket string `json:"bucket"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	if err := readJSON(w, r, 4096, &body); err != nil {
 		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: send {\"bucket\": \"work\"}")))
 		return
 	}

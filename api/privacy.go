@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 
 	"github.com/whispersync/whispersync"
@@ -68,9 +67,7 @@ func (s *Server) handleEraseUser(w http.ResponseWriter, r *http.Request) {
 // confirmed reads the erase request and checks that it names the user.
 func (s *Server) confirmed(w http.ResponseWriter, r *http.Request, name string) bool {
 	var req eraseRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.Confirm != name {
+	if err := readJSON(w, r, 4096, &req); err != nil || req.Confirm != name {
 		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "an erasure must be confirmed: send {\"confirm\": \"%s\"}, the name of the user to erase", name)))
 		return false
 	}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"time"
@@ -26,10 +28,27 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) e
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return whispersync.Errorf(whispersync.EINVALID, "send Content-Type: application/json with a body such as %s", example)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10))
+	if err := readJSON(w, r, 8<<10, v); err != nil {
+		return jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: send %s", example))
+	}
+	return nil
+}
+
+// readJSON reads the whole body, at most limit bytes, and decodes it into
+// v: unknown fields and anything but white space after the object are
+// errors, and so is a body over the limit, even in trailing white space.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: send %s", example))
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
 	}
 	return nil
 }

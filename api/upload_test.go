@@ -48,6 +48,14 @@ func TestOversizedJSONBodies(t *testing.T) {
 	if r.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("block with an 8 KiB body: got %d %s, want 413", r.status, r.raw)
 	}
+	r = h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.7"}`+strings.Repeat(" ", 20<<10), admin)
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("block with 20 KiB of trailing spaces: got %d %s, want 413", r.status, r.raw)
+	}
+	r = h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.7"} {"value":"192.0.2.8"}`, admin)
+	if r.status != http.StatusBadRequest {
+		t.Errorf("block with a second object after the first: got %d %s, want 400", r.status, r.raw)
+	}
 	huge := strings.Repeat("a", 2<<20)
 	r = h.req(http.MethodPost, "/v1/login", strings.NewReader(huge), "Content-Type", "application/json")
 	if r.status != http.StatusRequestEntityTooLarge || strings.Contains(string(r.raw), "transcript") {

@@ -90,6 +90,9 @@ func ResetAudit(ctx context.Context, cfg Config, actor pipeline.Actor, reason st
 	if strings.TrimSpace(reason) == "" {
 		return audit.ResetNote{}, whispersync.Errorf(whispersync.EINVALID, "say why the audit log is reset: --reason TEXT, such as an incident number")
 	}
+	if err := checkPrintable("audit reset reason", reason, maxBlockReason); err != nil {
+		return audit.ResetNote{}, err
+	}
 	if _, err := os.Stat(cfg.DataDir); err != nil {
 		return audit.ResetNote{}, whispersync.Errorf(whispersync.ENOTFOUND, "data directory %s not found: check --data-dir (WHISPERSYNC_DATA_DIR)", cfg.DataDir)
 	}
@@ -109,6 +112,14 @@ func ResetAudit(ctx context.Context, cfg Config, actor pipeline.Actor, reason st
 
 	opts := auditOptions(kr, cfg, cfg.Logger, true)
 	dir := AuditDir(cfg.DataDir)
+	// A log that opens is bound to this directory and matches its record:
+	// resetting it would only hide its history.
+	if l, err := audit.Open(dir, opts); err == nil {
+		if err := l.Close(); err != nil {
+			return audit.ResetNote{}, err
+		}
+		return audit.ResetNote{}, whispersync.Errorf(whispersync.ECONFLICT, "the audit log in %s opens and matches its record in the anchor file: there is nothing to reset (whispersync audit verify checks it)", dir)
+	}
 	note, err := audit.Reset(dir, opts, audit.ResetNote{Principal: actor.Principal, Source: actor.Source, Reason: reason, Time: time.Now()})
 	if err != nil {
 		return note, err

@@ -411,10 +411,10 @@ func (a *App) Block(ctx context.Context, actor pipeline.Actor, b auth.Block) (au
 // CheckBlock validates a block-list entry and returns it in the form Block
 // stores, without storing it.
 func (a *App) CheckBlock(ctx context.Context, b auth.Block) (auth.Block, error) {
-	if err := checkBlockText("value", b.Value, 256); err != nil {
+	if err := checkPrintable("block value", b.Value, 256); err != nil {
 		return b, err
 	}
-	if err := checkBlockText("reason", b.Reason, maxBlockReason); err != nil {
+	if err := checkPrintable("block reason", b.Reason, maxBlockReason); err != nil {
 		return b, err
 	}
 	switch b.Kind {
@@ -450,16 +450,16 @@ func (a *App) CheckBlock(ctx context.Context, b auth.Block) (auth.Block, error) 
 	return b, nil
 }
 
-// checkBlockText rejects a block-list value or reason that is too long or
-// holds control or bidirectional formatting characters, which would
-// garble or disguise the listing in a terminal.
-func checkBlockText(field, text string, limit int) error {
+// checkPrintable rejects a text, such as a block-list value or reason, that
+// is too long or holds control or bidirectional formatting characters,
+// which would garble or disguise a listing in a terminal.
+func checkPrintable(field, text string, limit int) error {
 	if len(text) > limit {
-		return whispersync.Errorf(whispersync.EINVALID, "block %s of %d bytes: use at most %d", field, len(text), limit)
+		return whispersync.Errorf(whispersync.EINVALID, "%s of %d bytes: use at most %d", field, len(text), limit)
 	}
 	for _, r := range text {
 		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			return whispersync.Errorf(whispersync.EINVALID, "block %s %q holds the character %U: use printable text only", field, text, r)
+			return whispersync.Errorf(whispersync.EINVALID, "%s %q holds the character %U: use printable text only", field, text, r)
 		}
 	}
 	return nil

@@ -20,7 +20,7 @@ const auditExamples = `  whispersync audit verify
 `
 
 func runAudit(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("audit", "audit verify [--from TIME] [--max-unsigned DURATION] [--json]\n       whispersync audit search [--principal P] [--action A] [--resource R] [--outcome O] [--from TIME] [--to TIME] [--limit N] [--json]\n       whispersync audit reset --reason TEXT\n\nverify checks every audit entry against the hash chain and the signed digests\nand names the first bad entry; the exit status is 1 when anything fails.\nsearch prints matching entries, oldest first; a value ending in * matches by\nprefix. TIME is RFC 3339, a date (2026-03-14) or a duration ago (24h). Both\nread only the audit folder and the key file, so they run beside serve.\n\nreset is for a data directory that no command opens any more because its\naudit log is missing, replaced or rolled back behind the anchor file beside\nthe key file. Keep a copy of the data directory for investigation first. It\nmoves the audit folder aside to audit-before-reset-TIME, drops the log's\nrecord from the anchor file, gives the directory a new identity and starts a\nnew log whose first entry, audit.reset, records who reset it, the reason and\nthe former log. It needs the data directory to itself (stop serve first).", auditExamples)
+	fs := m.newFlags("audit", "audit verify [--from TIME] [--max-unsigned DURATION] [--json]\n       whispersync audit search [--principal P] [--action A] [--resource R] [--outcome O] [--from TIME] [--to TIME] [--limit N] [--json]\n       whispersync audit reset --reason TEXT\n\nverify checks every audit entry against the hash chain and the signed digests\nand names the first bad entry; the exit status is 1 when anything fails.\nsearch prints matching entries, oldest first; a value ending in * matches by\nprefix. TIME is RFC 3339, a date (2026-03-14) or a duration ago (24h). Both\nread only the audit folder, the identity file and the key file's folder, so\nthey run beside serve.\n\nreset is for a data directory that no command opens any more because its\naudit log is missing, replaced or rolled back behind the anchor file beside\nthe key file. Keep a copy of the data directory for investigation first. It\nmoves the audit folder aside to audit-before-reset-TIME, drops the log's\nrecord from the anchor file, gives the directory a new identity and starts a\nnew log whose first entry, audit.reset, records who reset it, the reason and\nthe former log. It needs the data directory to itself (stop serve first), and\nrefuses a log that still opens, since resetting it would only hide it.", auditExamples)
 	from := fs.String("from", "", "verify: check the entries after the newest digest before TIME; search: entries at or after TIME")
 	to := fs.String("to", "", "search: entries before TIME")
 	maxUnsigned := fs.Duration("max-unsigned", app.DefaultMaxUnsigned, "verify: fail when entries are unsigned and the newest digest is older than this; 0 turns the check off")
@@ -99,7 +99,7 @@ func runAudit(ctx context.Context, m *Main, args []string) error {
 		}
 		note, err := app.ResetAudit(ctx, cfg, m.operator(), *reason)
 		if err != nil {
-			return err
+			return flagError(err)
 		}
 		if note.MovedTo != "" {
 			fmt.Fprintf(m.Stdout, "moved the former audit log to %s; keep it for investigation\n", note.MovedTo)

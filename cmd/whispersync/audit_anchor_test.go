@@ -251,3 +251,24 @@ func TestAuditResetHelp(t *testing.T) {
 		t.Errorf("audit --help does not document reset with an example:\n%s", stderr)
 	}
 }
+
+// TestAuditResetRefusals checks that audit reset refuses a healthy log,
+// which it would only hide, and a reason with terminal escapes.
+func TestAuditResetRefusals(t *testing.T) {
+	env := testEnv(t)
+	processJSON(t, env, "../../examples/memos/work")
+	code, _, stderr := run(t, env, "audit", "reset", "--reason", "just because")
+	if code != 1 || !strings.Contains(stderr, "nothing to reset") {
+		t.Errorf("audit reset of a healthy log: exit status %d, stderr:\n%s\nwant 1 and nothing to reset", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(env["WHISPERSYNC_DATA_DIR"], "audit")); err != nil {
+		t.Errorf("the healthy log after the refused reset: %v", err)
+	}
+
+	if err := os.RemoveAll(filepath.Join(env["WHISPERSYNC_DATA_DIR"], "audit")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := run(t, env, "audit", "reset", "--reason", "lost\x1b[2J"); code != 2 {
+		t.Errorf("audit reset with a terminal escape in the reason: exit status %d, want 2", code)
+	}
+}

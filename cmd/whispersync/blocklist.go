@@ -60,7 +60,7 @@ func runBlocklist(ctx context.Context, m *Main, args []string) error {
 		}
 		stored, err := a.Block(ctx, m.operator(), b)
 		if err != nil {
-			return err
+			return flagError(err)
 		}
 		fmt.Fprintf(m.Stderr, "whispersync: blocked %s\n", stored.Value)
 		return nil

@@ -30,7 +30,7 @@ func TestBlocklistUserNames(t *testing.T) {
 	if code, _, _ := run(t, env, "blocklist", "add", "user:nobody"); code != 1 {
 		t.Errorf("blocklist add of an unknown user: exit %d, want 1", code)
 	}
-	if code, _, _ := run(t, env, "blocklist", "add", "203.0.113.7", "--reason", "line\x1b[2J"); code != 1 {
-		t.Errorf("blocklist add with a terminal escape in the reason: exit %d, want 1", code)
+	if code, _, _ := run(t, env, "blocklist", "add", "203.0.113.7", "--reason", "line\x1b[2J"); code != 2 {
+		t.Errorf("blocklist add with a terminal escape in the reason: exit %d, want 2", code)
 	}
 }

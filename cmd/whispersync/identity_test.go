@@ -63,8 +63,8 @@ func TestBlocklistCommand(t *testing.T) {
 			t.Errorf("blocklist add %s: exit %d, stderr %q", v, code, stderr)
 		}
 	}
-	if code, _, _ := run(t, env, "blocklist", "add", "not-an-address"); code != 1 {
-		t.Errorf("blocklist add of garbage: exit %d, want 1", code)
+	if code, _, _ := run(t, env, "blocklist", "add", "not-an-address"); code != 2 {
+		t.Errorf("blocklist add of garbage: exit %d, want 2", code)
 	}
 	_, stdout, _ := run(t, env, "blocklist", "list")
 	for _, v := range []string{"203.0.113.7", "2001:db8::/32", "token:t_abc"} {

@@ -216,7 +216,7 @@ func (m *Main) keysSchedule(ctx context.Context, a *app.App, kek, dataKeys strin
 	}
 	if kek != "" || dataKeys != "" {
 		if err := a.SetKeyPolicy(ctx, m.operator(), p); err != nil {
-			return err
+			return flagError(err)
 		}
 	}
 	if asJSON {

@@ -84,6 +84,9 @@ func TestKeysRotateRetire(t *testing.T) {
 	if code, _, stderr := run(t, env, "keys", "schedule", "--kek", "yearly"); code != 2 || !strings.Contains(stderr, "8760h") {
 		t.Errorf("keys schedule with a bad duration: got %d, %q, want a usage error with an example", code, stderr)
 	}
+	if code, _, stderr := run(t, env, "keys", "schedule", "--kek", "-1h"); code != 2 {
+		t.Errorf("keys schedule with a negative period: got %d, %q, want a usage error", code, stderr)
+	}
 }
 
 func TestKeysSecretsConfigHelp(t *testing.T) {

@@ -132,8 +132,8 @@ func TestAttackBlocklistListEscapes(t *testing.T) {
 	env := testEnv(t)
 	value := "user:x\x1b[31mred"
 	reason := "spam\x1b]0;title\a\r\nforged line\u202e"
-	if code, _, _ := run(t, env, "blocklist", "add", "203.0.113.9", "--reason", reason); code != 1 {
-		t.Errorf("blocklist add with escapes in the reason: exit %d, want 1", code)
+	if code, _, _ := run(t, env, "blocklist", "add", "203.0.113.9", "--reason", reason); code != 2 {
+		t.Errorf("blocklist add with escapes in the reason: exit %d, want 2", code)
 	}
 
 	// An entry stored before values were checked still lists safely.
