@@ -459,7 +459,7 @@ func checkPrintable(field, text string, limit int) error {
 	}
 	for _, r := range text {
 		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			return whispersync.Errorf(whispersync.EINVALID, "%s %q holds the character %U: use printable text only", field, text, r)
+			return whispersync.Errorf(whispersync.EINVALID, "%s %q contains the character %U: use printable text only", field, text, r)
 		}
 	}
 	return nil
