@@ -95,6 +95,9 @@ type Backup struct {
 	// LastDrill is when a restore was last tested; zero for never.
 	LastDrill   time.Time
 	LastDrillOK bool
+	// Unrestorable names the backups whose data keys need a key-encryption
+	// key version that the key file no longer holds.
+	Unrestorable []string
 }
 
 // Residency is the data-residency policy.
@@ -318,9 +321,12 @@ var Checklist = []Check{
 	},
 	{
 		ID: "backup.restore", Title: "A restore was verified recently",
-		Remediation: "run a restore drill (whispersync backup drill) at least every 30 days and fix what it reports",
+		Remediation: "run a restore drill (whispersync backup drill) at least every 30 days and fix what it reports; a backup that needs a retired key version restores only with a copy of the key file that still holds it",
 		Eval: func(f *Facts) (bool, string) {
 			b := f.Backup
+			if b != nil && len(b.Unrestorable) > 0 {
+				return false, fmt.Sprintf("%d backups need a key-encryption key version the key file no longer holds: %s", len(b.Unrestorable), strings.Join(b.Unrestorable, ", "))
+			}
 			if b == nil || b.LastDrill.IsZero() {
 				return false, "no restore drill found"
 			}

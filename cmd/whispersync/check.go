@@ -133,6 +133,7 @@ func (m *Main) gatherFacts(ctx context.Context, f checkFlags) *check.Facts {
 	}
 	defer a.Close()
 	facts.Secrets.Store = a.Secrets != nil
+	facts.Backup.Unrestorable = unrestorableBackups(ctx, a)
 	facts.Keys = keyFacts(ctx, a, cfg)
 	facts.Detection = a.DetectionFacts(ctx)
 	return facts
@@ -154,6 +155,33 @@ func keyFacts(ctx context.Context, a *app.App, cfg app.Config) *check.Keys {
 	}
 	k.KeyFileOutsideData = !within(cfg.DataDir, cfg.KeyFile)
 	return k
+}
+
+// unrestorableBackups names the backups of the configured location whose
+// data keys need a key-encryption key version that the key file no longer
+// holds, each with the first such version.
+func unrestorableBackups(ctx context.Context, a *app.App) []string {
+	infos, err := a.Backups().List(ctx)
+	if err != nil {
+		return nil
+	}
+	held := map[int]bool{}
+	for _, v := range a.Keyring.Versions() {
+		held[v.Version] = true
+	}
+	var out []string
+	for _, info := range infos {
+		if info.Keys == nil {
+			continue
+		}
+		for _, v := range info.Keys.KEKVersions {
+			if !held[v] {
+				out = append(out, fmt.Sprintf("%s (version %d)", info.ID, v))
+				break
+			}
+		}
+	}
+	return out
 }
 
 func backupFacts(dir string) *check.Backup {
