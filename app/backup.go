@@ -86,14 +86,16 @@ type backupLocation struct {
 }
 
 // registerBackupLocation adds loc to the backup locations file in path
-// unless it is listed already.
+// unless it is listed already. It lists the folders with their symbolic
+// links resolved, so a link repointed later cannot hide a folder that
+// contains backups.
 func registerBackupLocation(path string, loc backupLocation) error {
 	for _, p := range []*string{&loc.Dir, &loc.ColdDir} {
-		abs, err := filepath.Abs(*p)
+		real, err := resolve(*p)
 		if err != nil {
 			return err
 		}
-		*p = abs
+		*p = real
 	}
 	return registerEntry(path, "backup locations", loc)
 }
@@ -127,30 +129,28 @@ func registerEntry[T comparable](path, listName string, entry T) error {
 	return writeEntries(path, listName, append(entries, entry))
 }
 
-// removeEntries drops the entries of the JSON list in the file path for
-// which drop returns true, under the same lock as registerEntry, and
-// returns how many it dropped.
-func removeEntries[T any](path, listName string, drop func(T) bool) (int, error) {
+// updateEntries replaces the JSON list in the file path with the one that
+// update returns, under the same lock as registerEntry. update can then
+// check the folders it drops while no other process lists them again. The
+// file is written only when update reports a change.
+func updateEntries[T any](path, listName string, update func([]T) ([]T, bool, error)) error {
 	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return 0, fmt.Errorf("lock the %s file: %w", listName, err)
+		return fmt.Errorf("lock the %s file: %w", listName, err)
 	}
 	defer lock.Close() // closing releases the lock; nothing was written to it
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return 0, fmt.Errorf("lock the %s file: %w", listName, err)
+		return fmt.Errorf("lock the %s file: %w", listName, err)
 	}
 	entries, err := readEntries[T](path, listName)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	remaining := slices.DeleteFunc(slices.Clone(entries), drop)
-	if len(remaining) == len(entries) {
-		return 0, nil
+	updated, changed, err := update(entries)
+	if err != nil || !changed {
+		return err
 	}
-	if err := writeEntries(path, listName, remaining); err != nil {
-		return 0, err
-	}
-	return len(entries) - len(remaining), nil
+	return writeEntries(path, listName, updated)
 }
 
 // writeEntries replaces the JSON list in the file path through a temporary

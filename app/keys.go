@@ -437,16 +437,24 @@ func (a *App) checkBackupsFree(ctx context.Context, version int) error {
 	}
 	key := a.Keyring.DeriveKey("backup")
 	defer clear(key)
+	seen := map[[2]string]bool{locationKey(a.ops.backups.Dir(), a.ops.backups.ColdDir()): true}
 	for _, loc := range locs {
-		// A listed location was written to, so a missing one is a disk
+		// A listed location was written to, so a missing folder is a disk
 		// not mounted or a folder moved, not a location without backups.
-		if _, err := os.Stat(loc.Dir); errors.Is(err, os.ErrNotExist) {
-			return missingKeyUser("backup location", loc.Dir, a.ops.locations)
+		if err := checkLocation(loc, a.ops.locations); err != nil {
+			return err
 		}
-		if sameLocation(loc, a.ops.backups) {
+		dir, cold := loc.Dir, loc.ColdDir
+		if dir == "" {
+			// The hot folder was forgotten, and only the cold one is left.
+			dir = cold
+		}
+		k := locationKey(dir, cold)
+		if seen[k] {
 			continue
 		}
-		r, err := backup.New(backup.Config{Dir: loc.Dir, ColdDir: loc.ColdDir, Key: key, Escrow: a.ops.escrow, DeleteAfter: a.ops.deleteAfter, Logger: a.Logger})
+		seen[k] = true
+		r, err := backup.New(backup.Config{Dir: dir, ColdDir: cold, Key: key, Escrow: a.ops.escrow, DeleteAfter: a.ops.deleteAfter, Logger: a.Logger})
 		if err != nil {
 			return err
 		}
@@ -490,11 +498,20 @@ func (a *App) checkBackupsFree(ctx context.Context, version int) error {
 		version, len(needing), strings.Join(where, ", "), strings.Join(ids, ", "), more, needing[0].DeleteAt.UTC().Format(time.DateOnly))
 }
 
-// sameLocation reports whether loc is the location of r.
-func sameLocation(loc backupLocation, r *backup.Repository) bool {
-	dir, err1 := filepath.Abs(r.Dir())
-	cold, err2 := filepath.Abs(r.ColdDir())
-	return err1 == nil && err2 == nil && loc.Dir == dir && loc.ColdDir == cold
+// locationKey names the backup location of hot folder dir and cold folder
+// cold by their paths with symbolic links resolved, so a location listed
+// under two names is read once.
+func locationKey(dir, cold string) [2]string {
+	if cold == "" {
+		cold = filepath.Join(dir, "cold")
+	}
+	k := [2]string{dir, cold}
+	for i, p := range k {
+		if real, err := resolve(p); err == nil {
+			k[i] = real
+		}
+	}
+	return k
 }
 
 func describeOwners(d seal.KeyDependents) string {
