@@ -19,6 +19,7 @@ import (
 	"github.com/whispersync/whispersync/check"
 	"github.com/whispersync/whispersync/ratelimit"
 	"github.com/whispersync/whispersync/residency"
+	"github.com/whispersync/whispersync/respond"
 )
 
 const checkExamples = `  whispersync check
@@ -125,7 +126,7 @@ func (m *Main) gatherFacts(ctx context.Context, f checkFlags) *check.Facts {
 	}
 	facts.Backup = backupFacts(backupDir)
 
-	a, err := m.open(ctx)
+	a, err := m.openForCheck(ctx, backupDir)
 	if err != nil {
 		// The checks that need the open data directory fail with it.
 		fmt.Fprintf(m.Stderr, "whispersync: cannot open the data directory, so the key policy, the secret store and detection count as missing: %s\n", whispersync.ErrorMessage(err))
@@ -137,6 +138,29 @@ func (m *Main) gatherFacts(ctx context.Context, f checkFlags) *check.Facts {
 	facts.Keys = keyFacts(ctx, a, cfg)
 	facts.Detection = a.DetectionFacts(ctx)
 	return facts
+}
+
+// openForCheck opens the data directory as m.open does, with backupDir as
+// the backup location, so that the backups whose key versions the restore
+// check reads are those of the location it judges.
+func (m *Main) openForCheck(ctx context.Context, backupDir string) (*app.App, error) {
+	cfg, err := m.config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Response, err = respond.ParseConfig(m.Getenv); err != nil {
+		return nil, err
+	}
+	configured := cfg.Backup.Dir
+	if configured == "" {
+		configured = app.DefaultBackupDir(m.DataDir)
+	}
+	if backupDir != configured {
+		// The cold location set in the environment belongs to the
+		// environment's backup location, not to this one.
+		cfg.Backup.Dir, cfg.Backup.ColdDir = backupDir, ""
+	}
+	return app.Open(ctx, cfg)
 }
 
 func keyFacts(ctx context.Context, a *app.App, cfg app.Config) *check.Keys {
