@@ -464,6 +464,9 @@ func (a *App) checkBackupsFree(ctx context.Context, version int) error {
 	var needing []backup.Info
 	var where []string
 	for _, r := range repos {
+		if err := checkNoBackupRunning(r.Dir()); err != nil {
+			return err
+		}
 		infos, err := r.List(ctx)
 		if err != nil {
 			return err

@@ -104,6 +104,30 @@ func checkLocation(loc backupLocation, list string) error {
 	return nil
 }
 
+// checkNoBackupRunning returns a conflict while a backup or a move to the
+// cold tier holds the lock of the backup location dir. Such a backup may
+// have snapshot the database before its data keys were rewrapped, and its
+// manifest, which names the versions it needs, is not written yet.
+func checkNoBackupRunning(dir string) error {
+	name := filepath.Join(dir, "lock")
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("app: read the lock of the backup location %s: %w", dir, err)
+	}
+	defer f.Close() // closing releases the lock; nothing is written to it
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return whispersync.Errorf(whispersync.ECONFLICT, "a backup operation is running in the backup location %s (lock file %s), and the backup it writes may need the version: retire again once it finishes", dir, name)
+	}
+	if err != nil {
+		return fmt.Errorf("app: read the lock of the backup location %s: %w", dir, err)
+	}
+	return nil
+}
+
 // present reports whether path exists. A path below a file does not.
 func present(path string) (bool, error) {
 	_, err := os.Stat(path)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/whispersync/whispersync"
@@ -219,5 +220,47 @@ func TestRetireEmptyMountPoint(t *testing.T) {
 	}
 	if err := a.RetireKEK(ctx, operator, 1); err != nil {
 		t.Errorf("retire once the empty folders are forgotten: %v", err)
+	}
+}
+
+// TestRetireWhileBackupRuns checks that keys retire waits for a backup
+// that is running in a listed location, whose manifest is not written yet.
+func TestRetireWhileBackupRuns(t *testing.T) {
+	env := newOpsEnv(t)
+	ctx := t.Context()
+	a := env.open(t, env.cfg.DataDir)
+	submitAll(t, a, opsUser(t, a, "alice"), workMemo)
+	if _, err := a.CreateBackup(ctx, operator, nil); err != nil {
+		t.Fatalf("create backup: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(env.cfg.Backup.Dir, "sets")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(env.cfg.Backup.Dir, "sets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rotateKeyFile(t, env.cfg.KeyFile)
+	if _, err := a.ResumeRewrap(ctx, operator, nil); err != nil {
+		t.Fatalf("rewrap: %v", err)
+	}
+
+	// A backup that snapshot the database before the rewrap holds the
+	// location's lock until its manifest is written.
+	lock, err := os.Open(filepath.Join(env.cfg.Backup.Dir, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	err = a.RetireKEK(ctx, operator, 1)
+	if whispersync.ErrorCode(err) != whispersync.ECONFLICT || !strings.Contains(err.Error(), env.cfg.Backup.Dir) {
+		t.Errorf("retire while a backup runs in %s: got %v, want ECONFLICT naming it", env.cfg.Backup.Dir, err)
+	}
+	if err := lock.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RetireKEK(ctx, operator, 1); err != nil {
+		t.Errorf("retire once the backup finished: %v", err)
 	}
 }
