@@ -98,6 +98,9 @@ type Backup struct {
 	// Unrestorable names the backups whose data keys need a key-encryption
 	// key version that the key file no longer holds.
 	Unrestorable []string
+	// Unreadable is why the manifests of the backups could not be read,
+	// so that Unrestorable is unknown; empty when they were read.
+	Unreadable string
 }
 
 // Residency is the data-residency policy.
@@ -324,6 +327,9 @@ var Checklist = []Check{
 		Remediation: "run a restore drill (whispersync backup drill) at least every 30 days and fix what it reports; a backup that needs a retired key version restores only with a copy of the key file that still holds it",
 		Eval: func(f *Facts) (bool, string) {
 			b := f.Backup
+			if b != nil && b.Unreadable != "" {
+				return false, "the key versions the backups need are unknown: " + b.Unreadable
+			}
 			if b != nil && len(b.Unrestorable) > 0 {
 				return false, fmt.Sprintf("%d backups need a key-encryption key version the key file no longer holds: %s", len(b.Unrestorable), strings.Join(b.Unrestorable, ", "))
 			}

@@ -69,6 +69,7 @@ func TestEachCheckFails(t *testing.T) {
 		{"backup.restore", "failed drill", func(f *check.Facts) { f.Backup.LastDrillOK = false }},
 		{"backup.restore", "old drill", func(f *check.Facts) { f.Backup.LastDrill = now.Add(-60 * 24 * time.Hour) }},
 		{"backup.restore", "key version retired", func(f *check.Facts) { f.Backup.Unrestorable = []string{"20261201T030000Z-00aa (version 1)"} }},
+		{"backup.restore", "manifest unreadable", func(f *check.Facts) { f.Backup.Unreadable = "manifest 20261201T030000Z-00aa: corrupt" }},
 		{"residency", "unset", func(f *check.Facts) { f.Residency = nil }},
 		{"residency", "location outside", func(f *check.Facts) { f.Residency.Problem = "objects are in us-east-1" }},
 		{"limits", "unknown", func(f *check.Facts) { f.Limits = nil }},

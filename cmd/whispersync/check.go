@@ -130,11 +130,12 @@ func (m *Main) gatherFacts(ctx context.Context, f checkFlags) *check.Facts {
 	if err != nil {
 		// The checks that need the open data directory fail with it.
 		fmt.Fprintf(m.Stderr, "whispersync: cannot open the data directory, so the key policy, the secret store and detection count as missing: %s\n", whispersync.ErrorMessage(err))
+		facts.Backup.Unreadable = "the data directory, whose key file reads them, cannot be opened"
 		return facts
 	}
 	defer a.Close()
 	facts.Secrets.Store = a.Secrets != nil
-	facts.Backup.Unrestorable = unrestorableBackups(ctx, a)
+	facts.Backup.Unrestorable, facts.Backup.Unreadable = unrestorableBackups(ctx, a)
 	facts.Keys = keyFacts(ctx, a, cfg)
 	facts.Detection = a.DetectionFacts(ctx)
 	return facts
@@ -183,11 +184,12 @@ func keyFacts(ctx context.Context, a *app.App, cfg app.Config) *check.Keys {
 
 // unrestorableBackups names the backups of the configured location whose
 // data keys need a key-encryption key version that the key file no longer
-// holds, each with the first such version.
-func unrestorableBackups(ctx context.Context, a *app.App) []string {
+// holds, each with the first such version. When the manifests cannot be
+// read, it returns why instead.
+func unrestorableBackups(ctx context.Context, a *app.App) ([]string, string) {
 	infos, err := a.Backups().List(ctx)
 	if err != nil {
-		return nil
+		return nil, whispersync.ErrorMessage(err)
 	}
 	held := map[int]bool{}
 	for _, v := range a.Keyring.Versions() {
@@ -205,7 +207,7 @@ func unrestorableBackups(ctx context.Context, a *app.App) []string {
 			}
 		}
 	}
-	return out
+	return out, ""
 }
 
 func backupFacts(dir string) *check.Backup {

@@ -51,3 +51,45 @@ func TestCheckBackupDirKeyVersions(t *testing.T) {
 		t.Errorf("restore check with --backup-dir %s: got %q, want a failure naming version 1", elsewhere, restore)
 	}
 }
+
+// TestCheckUnreadableManifest checks that the restore check fails when a
+// manifest of the backup location fails its check, since the key versions
+// that backup needs are then unknown.
+func TestCheckUnreadableManifest(t *testing.T) {
+	env := testEnv(t)
+	for _, args := range [][]string{
+		{"process", "--quiet", "../../examples/memos/work"},
+		{"backup", "create"},
+		{"backup", "drill"},
+	} {
+		if code, _, stderr := run(t, env, args...); code != 0 {
+			t.Fatalf("%s: exit %d, stderr %s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	manifests, err := filepath.Glob(filepath.Join(env["WHISPERSYNC_DATA_DIR"]+"-backups", "sets", "*", "manifest.json"))
+	if err != nil || len(manifests) != 1 {
+		t.Fatalf("manifests: got %v, %v, want one", manifests, err)
+	}
+	data, err := os.ReadFile(manifests[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := strings.Replace(string(data), `"kek_versions": [`, `"kek_versions": [7, `, 1)
+	if altered == string(data) {
+		t.Fatalf("manifest %s names no key versions to alter", manifests[0])
+	}
+	if err := os.WriteFile(manifests[0], []byte(altered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	_, stdout, _ := run(t, env, "check", "--insecure-http")
+	var restore string
+	for line := range strings.SplitSeq(stdout, "\n") {
+		if strings.Contains(line, "A restore was verified recently") {
+			restore = line
+		}
+	}
+	if !strings.HasPrefix(restore, "FAIL") {
+		t.Errorf("restore check with an altered manifest: got %q, want a failure", restore)
+	}
+}
