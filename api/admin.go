@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -91,12 +90,8 @@ const tokenBodyHint = `send {"name": "laptop", "scopes": ["memos:read", "memos:w
 // body takes every default.
 func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, time.Duration, bool) {
 	var req tokenRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("data after the JSON object")
-	}
+	// An empty body takes every default.
+	err := readJSON(w, r, 4096, &req)
 	if err != nil && !errors.Is(err, io.EOF) {
 		s.error(w, r, jsonBodyError(err, whispersync.Errorf(whispersync.EINVALID, "invalid JSON body: %s", tokenBodyHint)))
 		return req, 0, false
