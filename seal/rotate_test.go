@@ -185,10 +185,9 @@ func TestRewrapUnderConcurrentWrites(t *testing.T) {
 			for i := 0; i < 40 || !stop.Load(); i++ {
 				id := seal.Identity{Owner: fmt.Sprintf("user-%d-%d", w, i%25), Kind: "memo", ID: fmt.Sprint(i)}
 				class := []string{whispersync.KeyClassData, whispersync.KeyClassPII}[i%2]
-				// The owner is listed before its first key is stored, so a
+				// The owner is listed before its first key is stored. So a
 				// key stored before the rewrap pass takes its list of
-				// owners is always in that list, as in a store, where the
-				// pass lists the owners that have keys.
+				// owners is always in that list, as in a store.
 				if i < 25 {
 					mu.Lock()
 					owners = append(owners, id.Owner)
