@@ -42,6 +42,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	if err != nil {
 		return err
 	}
+	// json.Decode reads null into a struct as no change at all, which
+	// would make it look like an empty object.
+	if string(bytes.TrimSpace(data)) == "null" {
+		return errors.New("null instead of a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

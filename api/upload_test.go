@@ -56,6 +56,10 @@ func TestOversizedJSONBodies(t *testing.T) {
 	if r.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("token creation with 5,000 trailing spaces: got %d %s, want 413", r.status, r.raw)
 	}
+	r = h.postJSON("/v1/admin/users/root/tokens", `null`, admin)
+	if r.status != http.StatusBadRequest {
+		t.Errorf("token creation with a null body: got %d %s, want 400", r.status, r.raw)
+	}
 	r = h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.7"} {"value":"192.0.2.8"}`, admin)
 	if r.status != http.StatusBadRequest {
 		t.Errorf("block with a second object after the first: got %d %s, want 400", r.status, r.raw)
