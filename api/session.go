@@ -42,8 +42,8 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	if err != nil {
 		return err
 	}
-	// json.Decode reads null into a struct as no change at all, which
-	// would make it look like an empty object.
+	// Decoding null into a struct changes nothing, which would make the
+	// body look like an empty object.
 	if string(bytes.TrimSpace(data)) == "null" {
 		return errors.New("null instead of a JSON object")
 	}
