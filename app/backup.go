@@ -15,6 +15,7 @@ import (
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/backup"
+	"github.com/whispersync/whispersync/internal/atomicfile"
 	"github.com/whispersync/whispersync/pipeline"
 	"github.com/whispersync/whispersync/privacy"
 	"github.com/whispersync/whispersync/residency"
@@ -107,32 +108,21 @@ func readBackupLocations(path string) ([]backupLocation, error) {
 }
 
 // registerEntry adds entry to the JSON list in the file path, beside the
-// key file, unless it is listed already. It holds an flock on PATH.lock
-// while it rewrites the file, so data directories sharing the key file
-// keep each other's entries. listName names the list in errors.
+// key file, unless it is listed already. listName names the list in errors.
 func registerEntry[T comparable](path, listName string, entry T) error {
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("lock the %s file: %w", listName, err)
-	}
-	defer lock.Close() // closing releases the lock; nothing was written to it
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock the %s file: %w", listName, err)
-	}
-	entries, err := readEntries[T](path, listName)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(entries, entry) {
-		return nil
-	}
-	return writeEntries(path, listName, append(entries, entry))
+	return updateEntries(path, listName, func(entries []T) ([]T, bool, error) {
+		if slices.Contains(entries, entry) {
+			return entries, false, nil
+		}
+		return append(entries, entry), true, nil
+	})
 }
 
 // updateEntries replaces the JSON list in the file path with the one that
-// update returns, under the same lock as registerEntry. update can then
-// check the folders it drops while no other process lists them again. The
-// file is written only when update reports a change.
+// update returns, and writes the file only when update reports a change. It
+// holds an flock on PATH.lock meanwhile, so data directories sharing the
+// key file keep each other's entries, and update can check the folders it
+// drops while no other process lists them again.
 func updateEntries[T any](path, listName string, update func([]T) ([]T, bool, error)) error {
 	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -153,8 +143,8 @@ func updateEntries[T any](path, listName string, update func([]T) ([]T, bool, er
 	return writeEntries(path, listName, updated)
 }
 
-// writeEntries replaces the JSON list in the file path through a temporary
-// file and a rename. The caller holds the lock.
+// writeEntries replaces the JSON list in the file path durably. The caller
+// holds the lock.
 func writeEntries[T any](path, listName string, entries []T) error {
 	if entries == nil {
 		entries = []T{}
@@ -163,19 +153,7 @@ func writeEntries[T any](path, listName string, entries []T) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write the %s file: %w", listName, err)
-	}
-	_, err = f.Write(append(data, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if err = errors.Join(err, f.Close()); err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := atomicfile.WriteFile(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("write the %s file: %w", listName, err)
 	}
 	return nil

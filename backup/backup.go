@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/internal/atomicfile"
 	"github.com/whispersync/whispersync/seal"
 	"github.com/whispersync/whispersync/sqlite"
 )
@@ -221,7 +222,7 @@ func (r *Repository) Create(ctx context.Context, db Database, objects Objects, p
 		return nil, fmt.Errorf("backup: create: %w", err)
 	}
 	done = true
-	if err := syncDir(filepath.Join(r.cfg.Dir, "sets")); err != nil {
+	if err := atomicfile.SyncDir(filepath.Join(r.cfg.Dir, "sets")); err != nil {
 		return nil, fmt.Errorf("backup: create: %w", err)
 	}
 	r.log.Info("backup created", "backup", m.ID, "objects", len(m.Objects), "bytes", m.Size())
@@ -420,7 +421,7 @@ func sealToFile(path string, src io.Reader, key []byte, label string) (string, i
 		_ = os.Remove(tmp) // contains sealed data only, and the error above is the one to report
 		return "", 0, err
 	}
-	return hex.EncodeToString(sum), size, syncDir(filepath.Dir(path))
+	return hex.EncodeToString(sum), size, atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // Tier names where a backup is kept.

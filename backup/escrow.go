@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/whispersync/whispersync"
+	"github.com/whispersync/whispersync/internal/atomicfile"
 )
 
 // Escrow keeps one random key per user, the user's backup key, in a file
@@ -147,7 +148,7 @@ func (e *Escrow) update(change func(keys map[string]string) bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(e.path, data); err != nil {
+	if err := atomicfile.WriteFile(e.path, data); err != nil {
 		return fmt.Errorf("backup: write escrow: %w", err)
 	}
 	return nil
@@ -250,37 +251,4 @@ func lockFile(name string, wait bool) (unlock func(), err error) {
 	// Closing releases the lock. Nothing is ever written to the file, so no
 	// close error can lose data.
 	return func() { _ = f.Close() }, nil
-}
-
-// writeFileAtomic replaces name with data durably: a temp file with mode
-// 0600, fsync, rename, fsync of the folder.
-func writeFileAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err = errors.Join(err, f.Close()); err != nil {
-		_ = os.Remove(tmp) // best effort, because the write error is the one to report
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		_ = os.Remove(tmp) // best effort, because the rename error is the one to report
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/whispersync/whispersync/internal/atomicfile"
 )
 
 // manifestFormat is the version of the manifest document.
@@ -141,5 +143,5 @@ func writeManifest(path string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data)
+	return atomicfile.WriteFile(path, data)
 }

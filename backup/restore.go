@@ -17,6 +17,7 @@ import (
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/audit"
+	"github.com/whispersync/whispersync/internal/atomicfile"
 	"github.com/whispersync/whispersync/seal"
 	"github.com/whispersync/whispersync/sqlite"
 )
@@ -271,7 +272,7 @@ const IncompleteMarker = "RESTORE-INCOMPLETE"
 
 func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader, target string, progress Progress, identity bool) error {
 	marker := filepath.Join(target, IncompleteMarker)
-	if err := writeFileAtomic(marker, []byte("restore of backup "+m.ID+" in progress\n")); err != nil {
+	if err := atomicfile.WriteFile(marker, []byte("restore of backup "+m.ID+" in progress\n")); err != nil {
 		return err
 	}
 	progress("database", 0, 1)
@@ -318,7 +319,7 @@ func (r *Repository) restoreInto(ctx context.Context, m *Manifest, sr setReader,
 	if err := os.Remove(marker); err != nil {
 		return err
 	}
-	return syncDir(target)
+	return atomicfile.SyncDir(target)
 }
 
 // importObjects writes the object versions of m into objects.
@@ -423,7 +424,7 @@ func syncTree(root string) error {
 		if err != nil || !d.IsDir() {
 			return err
 		}
-		return syncDir(path)
+		return atomicfile.SyncDir(path)
 	})
 }
 

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/whispersync/whispersync/internal/atomicfile"
 )
 
 // TierResult counts what Tier did.
@@ -75,7 +77,7 @@ func (r *Repository) remove(info Info) error {
 			return err
 		}
 	}
-	return syncDir(r.cfg.ColdDir)
+	return atomicfile.SyncDir(r.cfg.ColdDir)
 }
 
 // moveCold writes backup id as a sealed, compressed archive to the cold
