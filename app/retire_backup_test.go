@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/whispersync/whispersync"
-	"github.com/whispersync/whispersync/seal"
 )
 
 // TestRetireWaitsForBackups checks that a key-encryption key version is
@@ -29,16 +28,7 @@ func TestRetireWaitsForBackups(t *testing.T) {
 		t.Fatalf("key versions of the first backup: got %+v, want [1]", old.Keys)
 	}
 
-	other, _, err := seal.OpenKeyFile(env.cfg.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rotateKeyFile(t, env.cfg.KeyFile)
 	if _, err := a.ResumeRewrap(ctx, operator, nil); err != nil {
 		t.Fatalf("rewrap: %v", err)
 	}

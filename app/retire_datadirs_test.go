@@ -9,7 +9,6 @@ import (
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/app"
 	"github.com/whispersync/whispersync/pipeline"
-	"github.com/whispersync/whispersync/seal"
 )
 
 // TestRetireCountsOtherDataDirs checks that keys retire keeps a version
@@ -38,16 +37,7 @@ func TestRetireCountsOtherDataDirs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	kr, _, err := seal.OpenKeyFile(env.cfg.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kr.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := kr.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rotateKeyFile(t, env.cfg.KeyFile)
 	if _, err := source.ResumeRewrap(ctx, operator, nil); err != nil {
 		t.Fatalf("rewrap the source: %v", err)
 	}
@@ -110,16 +100,7 @@ func TestRetireRefusesMissingPlaces(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	kr, _, err := seal.OpenKeyFile(env.cfg.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kr.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := kr.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rotateKeyFile(t, env.cfg.KeyFile)
 	if _, err := a.ResumeRewrap(ctx, operator, nil); err != nil {
 		t.Fatalf("rewrap: %v", err)
 	}

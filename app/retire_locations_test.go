@@ -7,7 +7,6 @@ import (
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/app"
-	"github.com/whispersync/whispersync/seal"
 )
 
 // TestRetireReadsEveryBackupLocation checks that keys retire keeps a
@@ -29,16 +28,7 @@ func TestRetireReadsEveryBackupLocation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	other, _, err := seal.OpenKeyFile(env.cfg.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rotateKeyFile(t, env.cfg.KeyFile)
 
 	// The same data directory, now with another backup location.
 	env.cfg.Backup = app.BackupConfig{Dir: filepath.Join(env.base, "elsewhere")}
