@@ -102,7 +102,7 @@ func load(tb testing.TB, base *http.Client, warmup string, n, conns int, newRequ
 //   - floor: the bare handler plus one durable SQLite insert of the body,
 //     through the same group commit and settings as the product's store,
 //     and nothing else: the least any upload that is durable before its
-//     answer can cost;
+//     response can cost;
 //   - edge: GET /v1/session, the whole edge and authentication without
 //     the pipeline.
 //

@@ -33,40 +33,37 @@ func TestUploadRejectsMalformedBodies(t *testing.T) {
 	}
 }
 
-// TestOversizedJSONBodies checks that a JSON body over its route's limit
-// gets 413, not a message about invalid JSON, and that the edge's size
-// message speaks of transcripts only on the upload route.
-func TestOversizedJSONBodies(t *testing.T) {
+// TestJSONBodyLimits checks that a JSON body over its route's limit gets
+// 413, not a message about invalid JSON, that a body that is not one JSON
+// object gets 400, and that the edge's size message speaks of transcripts
+// only on the upload route.
+func TestJSONBodyLimits(t *testing.T) {
 	h := newHarness(t, api.Options{})
-	admin := h.token("root", whispersync.ScopeAdmin)
-	big := `{"user":"` + strings.Repeat("a", 64<<10) + `","password":"x"}`
-	r := h.req(http.MethodPost, "/v1/login", strings.NewReader(big), "Content-Type", "application/json")
-	if r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("login with a 64 KiB body: got %d %s, want 413", r.status, r.raw)
+	admin := "Bearer " + h.token("root", whispersync.ScopeAdmin)
+	tests := []struct {
+		name, path, body, auth string
+		want                   int
+	}{
+		{"login of 64 KiB", "/v1/login", `{"user":"` + strings.Repeat("a", 64<<10) + `","password":"x"}`, "", http.StatusRequestEntityTooLarge},
+		{"block of 8 KiB", "/v1/admin/blocklist", `{"value":"192.0.2.7","reason":"` + strings.Repeat("a", 8<<10) + `"}`, admin, http.StatusRequestEntityTooLarge},
+		{"block with 20 KiB of trailing spaces", "/v1/admin/blocklist", `{"value":"192.0.2.7"}` + strings.Repeat(" ", 20<<10), admin, http.StatusRequestEntityTooLarge},
+		{"token with 5,000 trailing spaces", "/v1/admin/users/root/tokens", `{"name":"laptop"}` + strings.Repeat(" ", 5000), admin, http.StatusRequestEntityTooLarge},
+		{"token with a null body", "/v1/admin/users/root/tokens", `null`, admin, http.StatusBadRequest},
+		{"block with a second object", "/v1/admin/blocklist", `{"value":"192.0.2.7"} {"value":"192.0.2.8"}`, admin, http.StatusBadRequest},
 	}
-	r = h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.7","reason":"`+strings.Repeat("a", 8<<10)+`"}`, admin)
-	if r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("block with an 8 KiB body: got %d %s, want 413", r.status, r.raw)
+	for _, tt := range tests {
+		r := h.req(http.MethodPost, tt.path, strings.NewReader(tt.body), "Authorization", tt.auth, "Content-Type", "application/json")
+		if r.status != tt.want {
+			t.Errorf("%s: got %d %s, want %d", tt.name, r.status, r.raw, tt.want)
+		}
 	}
-	r = h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.7"}`+strings.Repeat(" ", 20<<10), admin)
-	if r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("block with 20 KiB of trailing spaces: got %d %s, want 413", r.status, r.raw)
-	}
-	r = h.postJSON("/v1/admin/users/root/tokens", `{"name":"laptop"}`+strings.Repeat(" ", 5000), admin)
-	if r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("token creation with 5,000 trailing spaces: got %d %s, want 413", r.status, r.raw)
-	}
-	r = h.postJSON("/v1/admin/users/root/tokens", `null`, admin)
-	if r.status != http.StatusBadRequest {
-		t.Errorf("token creation with a null body: got %d %s, want 400", r.status, r.raw)
-	}
-	r = h.postJSON("/v1/admin/blocklist", `{"value":"192.0.2.7"} {"value":"192.0.2.8"}`, admin)
-	if r.status != http.StatusBadRequest {
-		t.Errorf("block with a second object after the first: got %d %s, want 400", r.status, r.raw)
-	}
+
 	huge := strings.Repeat("a", 2<<20)
-	r = h.req(http.MethodPost, "/v1/login", strings.NewReader(huge), "Content-Type", "application/json")
-	if r.status != http.StatusRequestEntityTooLarge || strings.Contains(string(r.raw), "transcript") {
-		t.Errorf("login with a 2 MiB body: got %d %s, want 413 without a word on transcripts", r.status, r.raw)
+	r := h.req(http.MethodPost, "/v1/login", strings.NewReader(huge), "Content-Type", "application/json")
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("login of 2 MiB: got %d %s, want 413", r.status, r.raw)
+	}
+	if strings.Contains(string(r.raw), "transcript") {
+		t.Errorf("login of 2 MiB: message %s, want no word on transcripts", r.raw)
 	}
 }

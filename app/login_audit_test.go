@@ -83,16 +83,16 @@ func TestLockoutRefusalIsCounted(t *testing.T) {
 
 	guesser := pipeline.Actor{Source: "192.0.2.20:5000"}
 	before := counted()
-	refused := false
+	rejected := false
 	for range 10 {
 		_, _, err := a.Login(t.Context(), guesser, "frank", "wrong guess")
 		var retry *auth.RetryError
 		if errors.As(err, &retry) {
-			refused = true
+			rejected = true
 			break
 		}
 	}
-	if !refused {
+	if !rejected {
 		t.Fatal("10 quick wrong guesses: none was refused with a wait")
 	}
 	if got := counted() - before; got < 1 {

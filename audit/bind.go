@@ -84,8 +84,8 @@ func (l *Log) bind(opts Options) error {
 				// Only the directory it was written for may start a log
 				// under an unrecorded identity. Elsewhere it would
 				// replace a log that the anchor file records.
-				// NOTE: the check is by path, so whoever can rename the
-				// data directory can still restore into its path and
+				// NOTE: the check is by path, so anyone who can rename
+				// the data directory can still restore into its path and
 				// move the restored identity into the original.
 				return rejectLog("the identity file %s names an identity that the anchor file %s has no record of, written for the data directory %q, not for this one: the identity file was copied from another data directory, so this directory's own log and identity were removed",
 					opts.IdentityFile, l.anchorFile, id.Dir)

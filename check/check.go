@@ -98,8 +98,8 @@ type Backup struct {
 	// Unrestorable names the backups whose data keys need a key-encryption
 	// key version that the key file no longer holds.
 	Unrestorable []string
-	// Unreadable is why the manifests of the backups could not be read,
-	// so that Unrestorable is unknown; empty when they were read.
+	// Unreadable is the reason the backup manifests could not be read, in
+	// which case Unrestorable is unknown. It is empty when they were read.
 	Unreadable string
 }
 

@@ -127,7 +127,8 @@ type bucket struct {
 type count struct {
 	n       int
 	dirty   bool
-	refused bool
+	// rejected is set once the daily quota rejected a request of the key.
+	rejected bool
 }
 
 // New returns a limiter; store may be nil when cfg has no daily quota, and
@@ -186,8 +187,8 @@ func (l *Limiter) Allow(ctx context.Context, key string) (Decision, error) {
 	untilMidnight := time.Date(now.UTC().Year(), now.UTC().Month(), now.UTC().Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
 	if c.n >= l.cfg.Daily {
 		r.CancelAt(now)
-		first := !c.refused
-		c.refused = true
+		first := !c.rejected
+		c.rejected = true
 		return Decision{Limit: l.cfg.Daily, Remaining: 0, Reset: untilMidnight, RetryAfter: untilMidnight, Daily: true, FirstDaily: first, Policy: l.policy}, nil
 	}
 	c.n++

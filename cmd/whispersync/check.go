@@ -191,9 +191,9 @@ func unrestorableBackups(ctx context.Context, a *app.App) ([]string, string) {
 	if err != nil {
 		return nil, whispersync.ErrorMessage(err)
 	}
-	held := map[int]bool{}
+	keptVersions := map[int]bool{}
 	for _, v := range a.Keyring.Versions() {
-		held[v.Version] = true
+		keptVersions[v.Version] = true
 	}
 	var out []string
 	for _, info := range infos {
@@ -201,7 +201,7 @@ func unrestorableBackups(ctx context.Context, a *app.App) ([]string, string) {
 			continue
 		}
 		for _, v := range info.Keys.KEKVersions {
-			if !held[v] {
+			if !keptVersions[v] {
 				out = append(out, fmt.Sprintf("%s (version %d)", info.ID, v))
 				break
 			}
