@@ -125,8 +125,8 @@ type bucket struct {
 }
 
 type count struct {
-	n       int
-	dirty   bool
+	n     int
+	dirty bool
 	// rejected is set once the daily quota rejected a request of the key.
 	rejected bool
 }
