@@ -377,6 +377,8 @@ func TestBlocklist(t *testing.T) {
 		{Kind: "principal", Value: "token:t_\x1b[31m"},
 		{Kind: "ip", Value: "192.0.2.7", Reason: "spam\r\nfake line"},
 		{Kind: "ip", Value: "192.0.2.7", Reason: "\u202egnp.exe"},
+		{Kind: "ip", Value: "192.0.2.7", Reason: "line\u2028break"},
+		{Kind: "ip", Value: "192.0.2.7", Reason: "zero\u200bwidth"},
 		{Kind: "principal", Value: "user:nobody"},
 	} {
 		if _, err := h.app.Block(ctx, operator, b); err == nil {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/whispersync/whispersync"
 	"github.com/whispersync/whispersync/audit"
@@ -93,14 +92,6 @@ func ResetAudit(ctx context.Context, cfg Config, actor pipeline.Actor, reason st
 	}
 	if err := checkPrintable("audit reset reason", reason, maxBlockReason); err != nil {
 		return audit.ResetNote{}, err
-	}
-	// Line and paragraph separators and invisible format characters
-	// are not control characters, but they can break or hide the reason
-	// where the entry is shown.
-	for _, r := range reason {
-		if !unicode.IsGraphic(r) {
-			return audit.ResetNote{}, whispersync.Errorf(whispersync.EINVALID, "audit reset reason %q contains the character %U: use printable text only", reason, r)
-		}
 	}
 	if _, err := os.Stat(cfg.DataDir); err != nil {
 		return audit.ResetNote{}, whispersync.Errorf(whispersync.ENOTFOUND, "data directory %s not found: check --data-dir (WHISPERSYNC_DATA_DIR)", cfg.DataDir)

@@ -451,14 +451,15 @@ func (a *App) CheckBlock(ctx context.Context, b auth.Block) (auth.Block, error) 
 }
 
 // checkPrintable rejects a text, such as a block-list value or reason, that
-// is too long or holds control or bidirectional formatting characters,
-// which would garble or disguise a listing in a terminal.
+// is too long or contains a character that is not visible text or a space:
+// control and bidirectional characters, line and paragraph separators and
+// invisible format characters would garble or disguise it where it is shown.
 func checkPrintable(field, text string, limit int) error {
 	if len(text) > limit {
 		return whispersync.Errorf(whispersync.EINVALID, "%s of %d bytes: use at most %d", field, len(text), limit)
 	}
 	for _, r := range text {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+		if !unicode.IsGraphic(r) || r == utf8.RuneError {
 			return whispersync.Errorf(whispersync.EINVALID, "%s %q contains the character %U: use printable text only", field, text, r)
 		}
 	}
